@@ -1,0 +1,44 @@
+# trialmatch — every target creates the virtual environment it needs (torch pinned, first).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+DATA ?= ../shared/data
+
+.PHONY: install protos demo serve test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+protos: install
+	$(PY) -m services.protogen
+
+demo: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/trialmatch demo
+
+serve: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/trialmatch serve
+
+test: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	HF_HUB_OFFLINE=1 $(PY) bench/ingest_normalize.py --data $(DATA)/synthea
+	HF_HUB_OFFLINE=1 $(PY) bench/ingest_grpc.py --data $(DATA)/synthea
+	HF_HUB_OFFLINE=1 $(PY) bench/criteria_parse.py --data $(DATA)/trec2021/trials.jsonl
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

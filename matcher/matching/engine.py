@@ -1,0 +1,148 @@
+"""RankPatients and RankTrials: hard filters -> hybrid candidates -> evaluate -> order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from matcher.embeddings import Embedder, mean_vector
+from matcher.errors import InvalidInput
+from matcher.matching.concepts import PatientConcepts, concept_vectors
+from matcher.matching.evaluate import CriterionContext, CriterionEvaluator
+from matcher.matching.rank import build_match, order
+from matcher.model import Match, Sex, Trial, Verdict
+from matcher.profile import patient_embedding_texts, patient_index_text, trial_target_text
+from matcher.search.base import Hit, PatientFilters, Query, Retriever, TrialFilters
+from matcher.store.sqlite import SqliteStore
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    candidate_depth: int = 200  # candidates evaluated per request, before ordering
+
+
+@dataclass(slots=True)
+class Ranking:
+    matches: list[Match]
+    considered: int
+
+
+def _relevance(hits: list[Hit], vector_hits: dict[str, float]) -> dict[str, float]:
+    """Relevance in [0, 1]: fused rank position blended with the raw cosine."""
+    if not hits:
+        return {}
+    top = hits[0].score or 1.0
+    return {h.id: 0.5 * (h.score / top) + 0.5 * max(0.0, vector_hits.get(h.id, 0.0)) for h in hits}
+
+
+class MatchingEngine:
+    def __init__(
+        self,
+        store: SqliteStore,
+        embedder: Embedder,
+        evaluator: CriterionEvaluator,
+        patient_retriever: Retriever,
+        trial_retriever: Retriever,
+        patient_vectors: Retriever,
+        trial_vectors: Retriever,
+        config: EngineConfig,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._evaluator = evaluator
+        self._patients = patient_retriever
+        self._trials = trial_retriever
+        self._patient_vectors = patient_vectors
+        self._trial_vectors = trial_vectors
+        self._config = config
+
+    @staticmethod
+    def _check_limit(limit: int) -> int:
+        if limit < 0 or limit > MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", "limit")
+        return limit or 10
+
+    def _contexts(self, trial: Trial) -> list[CriterionContext]:
+        texts = {c.id: (c.concept.text if c.concept else c.text) for c in trial.criteria}
+        vectors = concept_vectors(self._embedder, texts)
+        return [self._evaluator.context(c, vectors.get(c.id)) for c in trial.criteria]
+
+    def _evaluate(
+        self,
+        trial: Trial,
+        contexts: list[CriterionContext],
+        patient: PatientConcepts,
+        relevance: float,
+        index_date: date,
+    ) -> Match:
+        results = [self._evaluator.evaluate(ctx, patient, index_date) for ctx in contexts]
+        return build_match(trial.trial_id, patient.record.patient_id, relevance, results)
+
+    def rank_patients(
+        self,
+        trial_id: str,
+        limit: int = 10,
+        index_date: date | None = None,
+        genders: tuple[str, ...] = (),
+        postal_prefixes: tuple[str, ...] = (),
+        verdicts: frozenset[Verdict] = frozenset(),
+    ) -> Ranking:
+        limit = self._check_limit(limit)
+        index_date = index_date or date.today()
+        trial = self._store.get_trial(trial_id)
+        sex = () if trial.sex == Sex.ALL else (trial.sex.value,)
+        if genders:
+            sex = tuple(g for g in genders if not sex or g in sex) or ("-none-",)
+        filters = PatientFilters(
+            index_date, trial.min_age_years, trial.max_age_years, sex, postal_prefixes
+        )
+        allowed = self._store.filter_patients(filters)
+        vector = self._embedder.encode([trial_target_text(trial)])[0]
+        query = Query(trial_target_text(trial), vector, filters, allowed)
+        depth = max(limit, self._config.candidate_depth)
+        hits = self._patients.search(query, depth)
+        vec = {h.id: h.score for h in self._patient_vectors.search(query, depth)}
+        relevance = _relevance(hits, vec)
+        records = self._store.get_patients([h.id for h in hits])
+        contexts = self._contexts(trial)
+        matches = [
+            self._evaluate(
+                trial,
+                contexts,
+                PatientConcepts(records[h.id], self._embedder),
+                relevance[h.id],
+                index_date,
+            )
+            for h in hits
+            if h.id in records
+        ]
+        ordered = [m for m in order(matches) if not verdicts or m.verdict in verdicts]
+        return Ranking(ordered[:limit], len(allowed))
+
+    def rank_trials(
+        self, patient_id: str, limit: int = 10, index_date: date | None = None
+    ) -> Ranking:
+        limit = self._check_limit(limit)
+        index_date = index_date or date.today()
+        record = self._store.get_patient(patient_id)
+        filters = TrialFilters(record.age_at(index_date), record.gender)
+        allowed = self._store.filter_trials(filters)
+        patient = PatientConcepts(record, self._embedder)
+        texts = patient_embedding_texts(record)
+        vector = mean_vector(self._embedder.encode(texts)) if texts else None
+        query = Query(patient_index_text(record), vector, filters, allowed)
+        depth = max(limit, self._config.candidate_depth)
+        hits = self._trials.search(query, depth)
+        vec = {h.id: h.score for h in self._trial_vectors.search(query, depth)}
+        relevance = _relevance(hits, vec)
+        trials = self._store.get_trials([h.id for h in hits])
+        matches = [
+            self._evaluate(
+                trials[h.id], self._contexts(trials[h.id]), patient, relevance[h.id], index_date
+            )
+            for h in hits
+            if h.id in trials
+        ]
+        return Ranking(order(matches)[:limit], len(allowed))

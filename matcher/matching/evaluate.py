@@ -1,0 +1,289 @@
+"""Evaluation of one criterion for one patient: MET / NOT_MET / UNKNOWN / NOT_APPLICABLE.
+
+MET means the patient satisfies the criterion's statement as written (for an exclusion, MET
+rules the patient out). Missing data is UNKNOWN, never MET; a negated or refuted fact is
+evidence of absence; family-history and hypothetical mentions are not the patient's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms
+from matcher.matching.units import UnitTable, compare
+from matcher.model import (
+    Assertion,
+    Category,
+    Criterion,
+    CriterionResult,
+    Evidence,
+    Fact,
+    FactKind,
+    Outcome,
+)
+
+KINDS_BY_CATEGORY: dict[Category, frozenset[str]] = {
+    Category.CONDITION: frozenset(
+        {FactKind.CONDITION, FactKind.NOTE_MENTION, FactKind.OBSERVATION, FactKind.ALLERGY}
+    ),
+    Category.MEDICATION: frozenset(
+        {FactKind.MEDICATION, FactKind.NOTE_MENTION, FactKind.IMMUNIZATION}
+    ),
+    Category.PROCEDURE: frozenset({FactKind.PROCEDURE, FactKind.NOTE_MENTION}),
+    Category.BIOMARKER: frozenset(
+        {FactKind.OBSERVATION, FactKind.NOTE_MENTION, FactKind.CONDITION}
+    ),
+    Category.PREGNANCY: frozenset(
+        {FactKind.CONDITION, FactKind.NOTE_MENTION, FactKind.OBSERVATION}
+    ),
+    Category.LAB: frozenset({FactKind.OBSERVATION}),
+    Category.PERFORMANCE_STATUS: frozenset({FactKind.OBSERVATION}),
+}
+IGNORED_ASSERTIONS = frozenset({Assertion.FAMILY, Assertion.HYPOTHETICAL})
+FEMALE_CUES = (
+    "women",
+    "woman",
+    "female",
+    "childbearing",
+    "pregnan",
+    "breastfeed",
+    "lactat",
+    "menopaus",
+)
+MAX_EVIDENCE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatorConfig:
+    concept_threshold: float = 0.78  # cosine above which a fact means the concept
+    other_threshold: float = 0.80  # stricter: free-text OTHER criteria have no structure
+
+
+@dataclass(slots=True)
+class CriterionContext:
+    """Per-request, per-criterion inputs computed once for all patients."""
+
+    criterion: Criterion
+    variants: list[str]
+    vector: np.ndarray | None
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
+    """Whether the fact overlaps [index - window, index]; facts without dates count."""
+    index = datetime(index_date.year, index_date.month, index_date.day, 23, 59, tzinfo=UTC)
+    start, end = _aware(fact.start), _aware(fact.end)
+    if start is not None and start > index:
+        return False  # recorded after the index date: not known at that time
+    if window_days is None:
+        return True
+    window_start = index - timedelta(days=window_days)
+    last = end or start
+    return last is None or last >= window_start or (end is None and fact.status == "active")
+
+
+def _evidence(hits: list[ConceptHit]) -> list[Evidence]:
+    out: list[Evidence] = []
+    for hit in hits[:MAX_EVIDENCE]:
+        fact = hit.fact
+        text = fact.text
+        if fact.value is not None:
+            text = f"{text} = {fact.value:g} {fact.unit}".strip()
+        elif fact.value_text:
+            text = f"{text}: {fact.value_text}"
+        if fact.start is not None:
+            text = f"{text} ({fact.start.date().isoformat()})"
+        if fact.assertion != Assertion.PRESENT:
+            text = f"{text} [{fact.assertion.value}]"
+        out.append(Evidence(fact.source, text, round(hit.score, 3)))
+    return out
+
+
+class CriterionEvaluator:
+    def __init__(self, synonyms: Synonyms, units: UnitTable, config: EvaluatorConfig) -> None:
+        self.synonyms = synonyms
+        self._units = units
+        self._config = config
+
+    def context(self, criterion: Criterion, vector: np.ndarray | None) -> CriterionContext:
+        text = criterion.concept.text if criterion.concept else criterion.text
+        return CriterionContext(criterion, self.synonyms.variants(text), vector)
+
+    def evaluate(
+        self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
+    ) -> CriterionResult:
+        c = ctx.criterion
+        record = patient.record
+        if c.category == Category.DEMOGRAPHIC:
+            return self._demographic(c, patient, index_date)
+        if record.gender == "male" and any(cue in c.text.lower() for cue in FEMALE_CUES):
+            return CriterionResult(c, Outcome.NOT_APPLICABLE, "applies to women only")
+        if c.category == Category.CONSENT:
+            return CriterionResult(c, Outcome.UNKNOWN, "needs confirmation at screening")
+        if c.category in (Category.LAB, Category.PERFORMANCE_STATUS) and c.value is not None:
+            return self._threshold(ctx, patient, index_date)
+        if c.concept is None:
+            return self._semantic_only(ctx, patient)
+        return self._presence(ctx, patient, index_date)
+
+    # --- demographics ------------------------------------------------------------------
+
+    def _demographic(
+        self, c: Criterion, patient: PatientConcepts, index_date: date
+    ) -> CriterionResult:
+        record = patient.record
+        concept = c.concept.text if c.concept else ""
+        if concept == "age":
+            age = record.age_at(index_date)
+            if age is None:
+                return CriterionResult(c, Outcome.UNKNOWN, "birth date not recorded")
+            ok = compare(age, c.comparator, c.value, c.value_high)
+            if ok is None:
+                return CriterionResult(c, Outcome.UNKNOWN, "age bound not understood")
+            ev = [
+                Evidence(
+                    f"Patient/{record.patient_id}",
+                    f"born {record.birth_date.isoformat()}; age {age:g} on {index_date}",
+                )
+            ]
+            reason = (
+                f"age {age:g} {'satisfies' if ok else 'violates'} {c.comparator} "
+                f"{c.value:g}" + (f"-{c.value_high:g}" if c.value_high is not None else "")
+            )
+            return CriterionResult(c, Outcome.MET if ok else Outcome.NOT_MET, reason, ev)
+        if concept == "sex":
+            wanted = (c.value_text or "all").lower()
+            if not record.gender or record.gender == "unknown":
+                return CriterionResult(c, Outcome.UNKNOWN, "administrative gender not recorded")
+            ok = wanted == "all" or record.gender == wanted
+            ev = [Evidence(f"Patient/{record.patient_id}", f"gender {record.gender}")]
+            return CriterionResult(
+                c,
+                Outcome.MET if ok else Outcome.NOT_MET,
+                f"patient is {record.gender}; criterion asks {wanted}",
+                ev,
+            )
+        return CriterionResult(c, Outcome.UNKNOWN, f"demographic {concept!r} not evaluated")
+
+    # --- presence of a concept ---------------------------------------------------------
+
+    def _presence(
+        self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
+    ) -> CriterionResult:
+        c = ctx.criterion
+        assert c.concept is not None
+        kinds = KINDS_BY_CATEGORY.get(c.category)
+        hits = patient.match(
+            c.concept.text,
+            c.concept.codes,
+            ctx.variants,
+            ctx.vector,
+            self._config.concept_threshold,
+            kinds,
+        )
+        hits = [h for h in hits if h.fact.assertion not in IGNORED_ASSERTIONS]
+        present = [
+            h
+            for h in hits
+            if h.fact.assertion != Assertion.ABSENT
+            and _in_window(h.fact, index_date, c.window_days)
+        ]
+        absent = [h for h in hits if h.fact.assertion == Assertion.ABSENT]
+        stale = [h for h in hits if h.fact.assertion != Assertion.ABSENT and h not in present]
+        concept = c.concept.text
+        if present:
+            has, ev, why = True, _evidence(present), f"record shows {concept}"
+        elif absent:
+            has, ev, why = False, _evidence(absent), f"{concept} is recorded as absent"
+        elif stale:
+            has, ev = False, _evidence(stale)
+            why = f"{concept} recorded only outside the {c.window_days:g}-day window"
+        else:
+            return CriterionResult(c, Outcome.UNKNOWN, f"no record of {concept}")
+        satisfied = has != c.negated
+        return CriterionResult(c, Outcome.MET if satisfied else Outcome.NOT_MET, why, ev)
+
+    # --- numeric thresholds ------------------------------------------------------------
+
+    def _threshold(
+        self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
+    ) -> CriterionResult:
+        c = ctx.criterion
+        concept = c.concept.text if c.concept else c.text
+        if "uln" in c.unit.lower() or "lln" in c.unit.lower():
+            return CriterionResult(
+                c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"
+            )
+        hits = patient.match(
+            concept,
+            c.concept.codes if c.concept else [],
+            ctx.variants,
+            ctx.vector,
+            self._config.concept_threshold,
+            KINDS_BY_CATEGORY[c.category],
+        )
+        values = [
+            h
+            for h in hits
+            if h.fact.value is not None
+            and h.fact.assertion == Assertion.PRESENT
+            and _in_window(h.fact, index_date, c.window_days)
+        ]
+        if not values:
+            return CriterionResult(c, Outcome.UNKNOWN, f"no {concept} value recorded")
+        epoch = datetime.min.replace(tzinfo=UTC)
+        latest = max(values, key=lambda h: (h.score >= 0.85, _aware(h.fact.start) or epoch))
+        fact = latest.fact
+        assert fact.value is not None
+        value = self._units.convert(fact.value, fact.unit, c.unit) if c.unit else fact.value
+        if value is None:
+            return CriterionResult(
+                c,
+                Outcome.UNKNOWN,
+                f"latest {concept} is in {fact.unit!r}, cannot compare with {c.unit!r}",
+                _evidence([latest]),
+            )
+        ok = compare(value, c.comparator, c.value, c.value_high)
+        if ok is None:
+            return CriterionResult(c, Outcome.UNKNOWN, "comparator not understood")
+        bound = f"{c.value:g}" + (f"-{c.value_high:g}" if c.value_high is not None else "")
+        reason = (
+            f"latest {concept} {value:g} {c.unit} {'satisfies' if ok else 'fails'} "
+            f"{c.comparator} {bound}"
+        ).replace("  ", " ")
+        satisfied = ok != c.negated
+        return CriterionResult(
+            c, Outcome.MET if satisfied else Outcome.NOT_MET, reason, _evidence([latest])
+        )
+
+    # --- unstructured ------------------------------------------------------------------
+
+    def _semantic_only(self, ctx: CriterionContext, patient: PatientConcepts) -> CriterionResult:
+        c = ctx.criterion
+        if ctx.vector is None:
+            return CriterionResult(c, Outcome.UNKNOWN, "not structured; no similar record")
+        best = patient.best_similarity(ctx.vector)
+        if best is None or best[1] < self._config.other_threshold:
+            return CriterionResult(c, Outcome.UNKNOWN, "not structured; no similar record")
+        text, score = best
+        facts = [f for f in patient.facts_for(text) if f.assertion not in IGNORED_ASSERTIONS]
+        if not facts:
+            return CriterionResult(c, Outcome.UNKNOWN, "not structured; no similar record")
+        present = [f for f in facts if f.assertion != Assertion.ABSENT]
+        has = bool(present)
+        ev = _evidence([ConceptHit(f, score, "semantic") for f in (present or facts)])
+        satisfied = has != c.negated
+        return CriterionResult(
+            c,
+            Outcome.MET if satisfied else Outcome.NOT_MET,
+            f"semantically similar record ({score:.2f})",
+            ev,
+        )

@@ -1,0 +1,33 @@
+"""Matching vocabularies (synonyms, unit table) loaded strictly from `nlp/rules/`."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from matcher.matching.concepts import Synonyms
+from matcher.matching.units import UnitTable
+from nlp.rules_loader import RULES_DIR, load_rules_file
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SynonymRules(_Strict):
+    groups: list[list[str]] = Field(min_length=1)
+
+
+class UnitRules(_Strict):
+    units: dict[str, tuple[str, float]]
+
+
+@cache
+def load_synonyms() -> Synonyms:
+    return Synonyms(load_rules_file(RULES_DIR / "synonyms.yaml", SynonymRules).groups)
+
+
+@cache
+def load_units() -> UnitTable:
+    return UnitTable(load_rules_file(RULES_DIR / "units.yaml", UnitRules).units)

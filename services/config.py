@@ -1,0 +1,103 @@
+"""Configuration: pydantic-validated defaults, one YAML file named by $TRIALMATCH_CONFIG."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_VAR = "TRIALMATCH_CONFIG"
+SERVICE_NAMES = ("ingest", "trials", "criteria", "matcher")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    address: str = "127.0.0.1:50051"
+    services: list[Literal["ingest", "trials", "criteria", "matcher"]] = Field(
+        default_factory=lambda: list(SERVICE_NAMES)
+    )
+    workers: int = Field(8, ge=1, le=256)
+    max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    grace_seconds: float = Field(10, ge=0)
+
+
+class StorageConfig(_Strict):
+    backend: Literal["embedded"] = "embedded"
+    data_dir: str = "./var/trialmatch"
+
+
+class IngestConfig(_Strict):
+    max_bundle_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    max_entries: int = Field(20_000, ge=1)
+
+
+class EmbeddingConfig(_Strict):
+    model_path: str | None = None
+    batch_size: int = Field(64, ge=1)
+
+
+class MatchingConfig(_Strict):
+    candidate_depth: int = Field(200, ge=1)
+    concept_threshold: float = Field(0.78, gt=0, le=1)
+    other_threshold: float = Field(0.80, gt=0, le=1)
+
+
+class Config(_Strict):
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    ingest: IngestConfig = IngestConfig()
+    embedding: EmbeddingConfig = EmbeddingConfig()
+    matching: MatchingConfig = MatchingConfig()
+
+
+class ConfigError(ValueError):
+    """A configuration file that does not parse or names unknown keys."""
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults <- file (argument, else $TRIALMATCH_CONFIG) <- overrides (from flags)."""
+    data = _read_yaml(
+        (resources.files("services") / "defaults.yaml").read_text("utf-8"), "defaults.yaml"
+    )
+    path = path or os.environ.get(ENV_VAR)
+    if path:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+        data = _merge(data, _read_yaml(file.read_text("utf-8"), str(path)))
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path or 'configuration'}: {problems}") from exc

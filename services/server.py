@@ -1,0 +1,113 @@
+"""Server bootstrap: the selected servicers, health checking and reflection on one port."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from trialmatch.v1 import (
+    criteria_pb2,
+    criteria_pb2_grpc,
+    ingest_pb2,
+    ingest_pb2_grpc,
+    matcher_pb2,
+    matcher_pb2_grpc,
+    trials_pb2,
+    trials_pb2_grpc,
+)
+
+from services.providers import App
+from services.servicers import (
+    CriteriaParserServicer,
+    MatcherServicer,
+    PatientIngestServicer,
+    TrialRegistryServicer,
+)
+
+log = logging.getLogger("trialmatch.server")
+
+SERVICE_FULL_NAMES = {
+    "ingest": ingest_pb2.DESCRIPTOR.services_by_name["PatientIngest"].full_name,
+    "trials": trials_pb2.DESCRIPTOR.services_by_name["TrialRegistry"].full_name,
+    "criteria": criteria_pb2.DESCRIPTOR.services_by_name["CriteriaParser"].full_name,
+    "matcher": matcher_pb2.DESCRIPTOR.services_by_name["Matcher"].full_name,
+}
+
+
+@dataclass(slots=True)
+class RunningServer:
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+
+    def stop(self, grace: float | None = None) -> None:
+        """Marks every service NOT_SERVING first so load balancers drain, then stops."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+
+def start_server(
+    app: App, address: str | None = None, services: list[str] | None = None
+) -> RunningServer:
+    cfg = app.config.server
+    address = address or cfg.address
+    services = list(services or cfg.services)
+    unknown = sorted(set(services) - set(SERVICE_FULL_NAMES))
+    if unknown:
+        raise ValueError(f"unknown service(s) {unknown}; choose from {sorted(SERVICE_FULL_NAMES)}")
+    options = [
+        ("grpc.max_receive_message_length", cfg.max_message_bytes),
+        ("grpc.max_send_message_length", cfg.max_message_bytes),
+    ]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=cfg.workers), options=options)
+    if "ingest" in services:
+        ingest_pb2_grpc.add_PatientIngestServicer_to_server(
+            PatientIngestServicer(app.ingest), server
+        )
+    if "trials" in services:
+        trials_pb2_grpc.add_TrialRegistryServicer_to_server(
+            TrialRegistryServicer(app.trials), server
+        )
+    if "criteria" in services:
+        criteria_pb2_grpc.add_CriteriaParserServicer_to_server(
+            CriteriaParserServicer(app.parser), server
+        )
+    if "matcher" in services:
+        matcher_pb2_grpc.add_MatcherServicer_to_server(MatcherServicer(app.engine), server)
+
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [SERVICE_FULL_NAMES[s] for s in services]
+    for name in names:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    server.start()
+    log.info("listening on %s (port %d): %s", address, port, ", ".join(services))
+    return RunningServer(server, port, health_servicer)
+
+
+def serve_forever(running: RunningServer, grace: float) -> None:
+    """Blocks until SIGTERM/SIGINT, then shuts down gracefully within `grace` seconds."""
+    done = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: shutting down (grace %.0fs)", signum, grace)
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    done.wait()
+    running.stop(grace)
+    log.info("stopped")
