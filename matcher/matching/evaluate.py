@@ -77,15 +77,22 @@ def _aware(when: datetime | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _index_end(index_date: date) -> datetime:
+    return datetime(index_date.year, index_date.month, index_date.day, 23, 59, tzinfo=UTC)
+
+
+def _known_at(fact: Fact, index_date: date) -> bool:
+    """Facts recorded after the index date were not known then; undated facts count."""
+    start = _aware(fact.start)
+    return start is None or start <= _index_end(index_date)
+
+
 def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
-    """Whether the fact overlaps [index - window, index]; facts without dates count."""
-    index = datetime(index_date.year, index_date.month, index_date.day, 23, 59, tzinfo=UTC)
-    start, end = _aware(fact.start), _aware(fact.end)
-    if start is not None and start > index:
-        return False  # recorded after the index date: not known at that time
+    """Whether the fact overlaps [index - window, index]."""
     if window_days is None:
         return True
-    window_start = index - timedelta(days=window_days)
+    window_start = _index_end(index_date) - timedelta(days=window_days)
+    start, end = _aware(fact.start), _aware(fact.end)
     last = end or start
     return last is None or last >= window_start or (end is None and fact.status == "active")
 
@@ -189,7 +196,11 @@ class CriterionEvaluator:
             self._config.concept_threshold,
             kinds,
         )
-        hits = [h for h in hits if h.fact.assertion not in IGNORED_ASSERTIONS]
+        hits = [
+            h
+            for h in hits
+            if h.fact.assertion not in IGNORED_ASSERTIONS and _known_at(h.fact, index_date)
+        ]
         present = [
             h
             for h in hits
@@ -235,6 +246,7 @@ class CriterionEvaluator:
             for h in hits
             if h.fact.value is not None
             and h.fact.assertion == Assertion.PRESENT
+            and _known_at(h.fact, index_date)
             and _in_window(h.fact, index_date, c.window_days)
         ]
         if not values:
