@@ -1,0 +1,82 @@
+"""Age bounds ("18 years or older", "aged 18-75", "under 12 years") -> DEMOGRAPHIC/age in years."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from matcher.model import Category, Criterion
+from nlp.criteria.extractors.base import NUM, POSTFIX, Extractor, Prepared, compile_ci
+from nlp.rules_loader import AgeRules, load_rules
+
+_R = load_rules("age", AgeRules)
+_UNIT = "|".join(f"(?P<{k}_{{g}}>{v})" for k, v in _R.units.items())
+# Years per unit; months are twelfths so that "18 months" is exactly 1.5 years.
+_YEARS = {"years": 1.0, "months": 1 / 12, "weeks": 7 / 365.25, "days": 1 / 365.25}
+
+
+def _expr(tag: str) -> str:
+    u1, u2 = _UNIT.replace("{g}", f"a{tag}"), _UNIT.replace("{g}", f"b{tag}")
+    return (
+        rf"(?:between\s*)?(?P<cmp{tag}>[<>]=?|=)?\s*(?P<v{tag}>{NUM})\s*(?:(?:{u1})\b\s*)?"
+        rf"(?:(?P<conn{tag}>-|to|and)\s*(?:[<>]=?\s*)?(?P<h{tag}>{NUM})\s*)?"
+        rf"(?:(?:{u2})\b)?[ -]?(?P<tail{tag}>of age|old|of life)?\s*(?P<post{tag}>[⊒⊑])?"
+    )
+
+
+class AgeExtractor(Extractor):
+    """Ages need an age word, an "of age"/"old" tail, a postfix bound or a population word.
+
+    Without one of these anchors "for > 5 years" (a duration) would read as an age.
+    """
+
+    name: ClassVar[str] = "age"
+    category: ClassVar[Category] = Category.DEMOGRAPHIC
+    explicit: ClassVar[re.Pattern[str]] = re.compile(
+        r"\bage[ds]?\b(?: range)?(?: of| is| at \w+)?\s*:?\s*" + _expr("")
+    )
+    bare: ClassVar[re.Pattern[str]] = re.compile(r"(?<![\w.])" + _expr(""))
+    context: ClassVar[re.Pattern[str]] = compile_ci(_R.context)
+    blockers: ClassVar[re.Pattern[str]] = compile_ci(_R.blockers)
+
+    def extract(self, p: Prepared) -> list[Criterion]:
+        text = p.norm
+        m = self.explicit.search(text)
+        if m is None and p.segment.context.lower().startswith("age"):
+            m = self.explicit.search("age " + text)
+        if m is None:
+            m = next((b for b in self.bare.finditer(text) if self._anchored(text, b)), None)
+        if m is None:
+            return []
+        return [self._criterion(p, m)]
+
+    def _anchored(self, text: str, m: re.Match[str]) -> bool:
+        unit = _unit(m)
+        if unit is None:
+            return False
+        before = text[max(0, m.start() - 30) : m.start()]
+        if self.blockers.search(before):
+            return False
+        return bool(
+            m.group("tail") or m.group("post") or m.start() <= 8 or self.context.search(before)
+        )
+
+    def _criterion(self, p: Prepared, m: re.Match[str]) -> Criterion:
+        scale = _YEARS[_unit(m) or "years"]
+        low = round(float(m.group("v")) * _YEARS[_unit(m, ("a", "b")) or "years"], 4)
+        if m.group("h") and (m.group("conn") != "and" or "between" in m.group()):
+            high = round(float(m.group("h")) * scale, 4)
+            return self.make(
+                p, "age", comparator="between", value=low, value_high=high, unit="years"
+            )
+        cmp = m.group("cmp") or POSTFIX.get(m.group("post") or "", "") or "="
+        return self.make(p, "age", comparator=cmp, value=low, unit="years")
+
+
+def _unit(m: re.Match[str], sides: tuple[str, ...] = ("b", "a")) -> str | None:
+    """The time unit of the last number (of the first with sides a, b): "6 months to 13 years"."""
+    for side in sides:
+        for unit in _YEARS:
+            if m.groupdict().get(f"{unit}_{side}"):
+                return unit
+    return None

@@ -1,0 +1,41 @@
+"""Medications and drug classes ("currently taking metformin", "prior chemotherapy")."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from matcher.model import Category, Criterion
+from nlp.criteria.extractors.base import Extractor, Prepared, compile_ci
+from nlp.criteria.extractors.clinical import RULES, criteria_for, head_phrase, phrase_after
+
+
+class MedicationExtractor(Extractor):
+    """A drug word must be present; a cue before it ("use of") widens the phrase.
+
+    Allergies to and abuse of drugs are conditions, so the blockers hand those on.
+    """
+
+    name: ClassVar[str] = "medication"
+    category: ClassVar[Category] = Category.MEDICATION
+    exclusive: ClassVar[bool] = True
+    drugs: ClassVar[re.Pattern[str]] = compile_ci(RULES.medication.drug_words)
+    blockers: ClassVar[re.Pattern[str]] = compile_ci(RULES.medication.blockers)
+    cues: ClassVar[re.Pattern[str]] = compile_ci(
+        r"\b(?:" + "|".join(RULES.medication.cues) + r")\s+"
+    )
+
+    def extract(self, p: Prepared) -> list[Criterion]:
+        text = p.main
+        drug = self.drugs.search(text)
+        if drug is None or self.blockers.search(text):
+            return []
+        cue = None
+        for c in self.cues.finditer(text, 0, drug.start() + 1):
+            if drug.start() - c.end() <= 40:
+                cue = c
+                break
+        if cue is not None:
+            phrase = phrase_after(text, cue.end()) or head_phrase(text, cue.end(), drug)
+            return criteria_for(self, p, phrase, cue.start())
+        return criteria_for(self, p, head_phrase(text, 0, drug, 4), drug.start())

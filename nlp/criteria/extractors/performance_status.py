@@ -1,0 +1,58 @@
+"""Performance status ("ECOG 0-1", "Karnofsky >= 70%") -> PERFORMANCE_STATUS per scale."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from matcher.model import Category, Criterion
+from nlp.criteria.extractors.base import NUM, Extractor, Prepared, compile_ci
+from nlp.rules_loader import PerformanceRules, load_rules
+
+_R = load_rules("performance_status", PerformanceRules)
+_PERCENT_SCALES = {"karnofsky", "lansky"}
+
+
+class PerformanceStatusExtractor(Extractor):
+    """One criterion per named scale; a bare "performance status 0-1" is the default scale."""
+
+    name: ClassVar[str] = "performance_status"
+    category: ClassVar[Category] = Category.PERFORMANCE_STATUS
+    scales: ClassVar[list[tuple[str, re.Pattern[str]]]] = [
+        (scale, compile_ci(r"\b(?:" + "|".join(syns) + r")\b")) for scale, syns in _R.scales.items()
+    ]
+    anchor: ClassVar[re.Pattern[str]] = compile_ci(_R.anchor)
+    value: ClassVar[re.Pattern[str]] = compile_ci(
+        rf"[^<>=\d;]{{0,45}}?(?P<cmp>[<>]=?|=)?\s*(?P<v>{NUM})\s*%?"
+        rf"(?:\s*(?:-|to)\s*(?P<h>{NUM})\s*%?|(?P<list>(?:\s*(?:,|or|and)\s*{NUM})+))?"
+    )
+
+    def extract(self, p: Prepared) -> list[Criterion]:
+        text = p.norm
+        out: list[Criterion] = []
+        for scale, rx in self.scales:
+            for hit in rx.finditer(text):
+                crit = self._read(p, scale, text, hit.end())
+                if crit is not None:
+                    out.append(crit)
+                    break
+        if not out and (hit := self.anchor.search(text)):
+            crit = self._read(p, _R.default_scale, text, hit.end())
+            out += [crit] if crit is not None else []
+        return out
+
+    def _read(self, p: Prepared, scale: str, text: str, pos: int) -> Criterion | None:
+        m = self.value.match(text, pos)
+        if m is None:
+            return None
+        unit = "%" if scale in _PERCENT_SCALES else ""
+        low = float(m.group("v"))
+        high = m.group("h") or None
+        if m.group("list"):
+            values = [low, *map(float, re.findall(NUM, m.group("list")))]
+            low, high = min(values), str(max(values))
+        if high is not None and not m.group("cmp"):
+            return self.make(
+                p, scale, comparator="between", value=low, value_high=float(high), unit=unit
+            )
+        return self.make(p, scale, comparator=m.group("cmp") or "=", value=low, unit=unit)

@@ -1,0 +1,53 @@
+"""Which extractors run, in which order: the one place a deployment (or a test) configures.
+
+Order is priority: facet extractors (age, sex, lab, performance status) add criteria freely,
+while the first `exclusive` extractor that fires claims the segment's clinical concept, so the
+more specific ones (pregnancy, consent, procedure, medication) must come before condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from matcher.errors import TrialmatchError
+from nlp.criteria.extractors.age import AgeExtractor
+from nlp.criteria.extractors.base import Extractor
+from nlp.criteria.extractors.condition import ConditionExtractor
+from nlp.criteria.extractors.consent import ConsentExtractor
+from nlp.criteria.extractors.lab_threshold import LabThresholdExtractor
+from nlp.criteria.extractors.medication import MedicationExtractor
+from nlp.criteria.extractors.performance_status import PerformanceStatusExtractor
+from nlp.criteria.extractors.pregnancy import PregnancyExtractor
+from nlp.criteria.extractors.procedure import ProcedureExtractor
+from nlp.criteria.extractors.sex import SexExtractor
+
+EXTRACTORS: dict[str, type[Extractor]] = {
+    cls.name: cls
+    for cls in (
+        AgeExtractor,
+        SexExtractor,
+        LabThresholdExtractor,
+        PerformanceStatusExtractor,
+        PregnancyExtractor,
+        ConsentExtractor,
+        ProcedureExtractor,
+        MedicationExtractor,
+        ConditionExtractor,
+    )
+}
+DEFAULT_ORDER: tuple[str, ...] = tuple(EXTRACTORS)
+
+
+class UnknownExtractor(TrialmatchError):
+    """The parser configuration names an extractor that does not exist."""
+
+
+def build_extractors(names: Sequence[str] | None = None) -> list[Extractor]:
+    """Instantiate `names` in the given order (default: all, in DEFAULT_ORDER)."""
+    chosen = list(DEFAULT_ORDER if names is None else names)
+    unknown = [n for n in chosen if n not in EXTRACTORS]
+    if unknown:
+        raise UnknownExtractor(
+            f"unknown extractor(s) {', '.join(map(repr, unknown))}; known: {', '.join(EXTRACTORS)}"
+        )
+    return [EXTRACTORS[n]() for n in chosen]

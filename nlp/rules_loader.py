@@ -1,0 +1,186 @@
+"""Strict loader for the YAML rule files under `nlp/rules/`.
+
+Rules are data so that clinicians can extend vocabularies without touching code, which makes a
+typo in a key the most likely failure. Every model therefore forbids unknown keys and every
+regex is compiled at load time, and the error names the file and the offending key, so that a
+bad edit fails at start-up with a message that points at the line to fix instead of silently
+matching nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+from matcher.errors import TrialmatchError
+
+RULES_DIR = Path(__file__).parent / "rules"
+
+
+class RulesError(TrialmatchError):
+    """A rule file is missing, not YAML, or does not have the expected structure."""
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {value!r}: {exc}") from exc
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_check_regex)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HeadingSection(_Strict):
+    kind: Literal["inclusion", "exclusion"]
+    inline: bool = False
+    patterns: list[Regex]
+
+
+class HeadingRules(_Strict):
+    sections: list[HeadingSection]
+    subheading_max_words: int
+    subheading_max_chars: int
+
+
+class PhraseSymbol(_Strict):
+    phrase: Regex
+    symbol: Literal["<", "<=", ">", ">=", "="]
+
+
+class CommonRules(_Strict):
+    comparators: list[PhraseSymbol]
+    postfix_comparators: list[PhraseSymbol]
+    number_words: dict[str, float]
+    time_units: dict[Literal["day", "week", "month", "year"], float]
+    window_patterns: list[Regex]
+    negation_cues: list[Regex]
+    exception_cues: list[Regex]
+    phrase_stops: list[Regex]
+
+
+class AgeRules(_Strict):
+    context: Regex
+    blockers: Regex
+    units: dict[Literal["years", "months", "weeks", "days"], Regex]
+
+
+class SexRule(_Strict):
+    value: Literal["all", "male", "female"]
+    pattern: Regex
+
+
+class SexRules(_Strict):
+    rules: list[SexRule]
+    single_sex_shapes: list[Regex]
+    blockers: Regex
+
+
+class UnitRule(_Strict):
+    pattern: Regex
+    unit: str
+
+
+class LabRules(_Strict):
+    labs: dict[str, list[Regex]]
+    units: list[UnitRule]
+
+
+class PerformanceRules(_Strict):
+    scales: dict[str, list[Regex]]
+    default_scale: str
+    anchor: Regex
+
+
+class PregnancyRules(_Strict):
+    pregnancy: Regex
+    contraception: Regex
+    negation: Regex
+
+
+class ConsentRule(_Strict):
+    concept: str
+    pattern: Regex
+
+
+class ConsentRules(_Strict):
+    rules: list[ConsentRule]
+    negation: Regex
+
+
+class ConditionRules(_Strict):
+    cues: list[Regex]
+    strip_leading: Regex
+    head_words: Regex
+    max_bare_words: int
+
+
+class MedicationRules(_Strict):
+    cues: list[Regex]
+    blockers: Regex
+    drug_words: Regex
+
+
+class ProcedureRules(_Strict):
+    words: Regex
+    cues: list[Regex]
+
+
+class ClinicalRules(_Strict):
+    condition: ConditionRules
+    medication: MedicationRules
+    procedure: ProcedureRules
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "<top level>"
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem, phrased around keys because that is what a rule author edits."""
+    lines = []
+    for err in exc.errors():
+        loc = err["loc"]
+        if err["type"] == "extra_forbidden":
+            parent = _location(loc[:-1])
+            lines.append(f"unknown key {loc[-1]!r} at {parent}")
+        elif err["type"] == "missing":
+            lines.append(f"missing key {loc[-1]!r} at {_location(loc[:-1])}")
+        else:
+            lines.append(f"{_location(loc)}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def load_rules_file(path: Path, model: type[M]) -> M:
+    """Read and validate one rule file; any problem raises RulesError naming `path`."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot read rule file ({exc})") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise RulesError(f"{path}: expected a mapping at the top level")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise RulesError(f"{path}: {_describe(exc)}") from exc
+
+
+@cache
+def load_rules(name: str, model: type[M], rules_dir: Path = RULES_DIR) -> M:
+    """Cached by (name, model, dir) so that building many parsers re-reads nothing."""
+    return load_rules_file(rules_dir / f"{name}.yaml", model)

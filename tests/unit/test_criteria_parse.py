@@ -1,0 +1,204 @@
+"""Rule-based parser: one criterion text in, the structured fields out."""
+
+from __future__ import annotations
+
+import pytest
+
+from matcher.model import Category, CriterionKind
+from nlp.criteria import UnknownExtractor, build_parser
+
+D, C, M, L, P = (
+    Category.DEMOGRAPHIC,
+    Category.CONDITION,
+    Category.MEDICATION,
+    Category.LAB,
+    Category.PROCEDURE,
+)
+PS, PR, CO, OT = (Category.PERFORMANCE_STATUS, Category.PREGNANCY, Category.CONSENT, Category.OTHER)
+
+# text -> [(category, concept, negated, comparator, value, value_high, unit, window_days)]
+CASES = [
+    # ages in all forms
+    ("18 years or older", [(D, "age", False, ">=", 18, None, "years", None)]),
+    ("Aged 18-75 years", [(D, "age", False, "between", 18, 75, "years", None)]),
+    ("≥ 18 years of age", [(D, "age", False, ">=", 18, None, "years", None)]),
+    ("Between 18 and 65 years", [(D, "age", False, "between", 18, 65, "years", None)]),
+    ("Age > 50", [(D, "age", False, ">", 50, None, "years", None)]),
+    ("Under 12 years", [(D, "age", False, "<", 12, None, "years", None)]),
+    ("Children 6 to 12 years", [(D, "age", False, "between", 6, 12, "years", None)]),
+    ("Eighteen years of age or older", [(D, "age", False, ">=", 18, None, "years", None)]),
+    (
+        "Age 6 months to less than 13 years of age",
+        [(D, "age", False, "between", 0.5, 13, "years", None)],
+    ),
+    ("Age 18 months or older", [(D, "age", False, ">=", 1.5, None, "years", None)]),
+    # a duration is not an age
+    ("Diabetes for at least 5 years", [(C, "Diabetes", False, "", None, None, "", None)]),
+    # sex; childbearing potential is not a sex restriction
+    ("Postmenopausal women", [(D, "sex", False, "", None, None, "", None)]),
+    (
+        "Women of childbearing potential must use contraception",
+        [(PR, "contraception", False, "", None, None, "", None)],
+    ),
+    # labs: ranges with units, x ULN, thousands separators, 10^9/L
+    ("HbA1c between 7% and 10%", [(L, "hemoglobin a1c", False, "between", 7, 10, "%", None)]),
+    ("Glycated hemoglobin 7.5%-9%", [(L, "hemoglobin a1c", False, "between", 7.5, 9, "%", None)]),
+    ("Serum creatinine > 1.5 mg/dL", [(L, "creatinine", False, ">", 1.5, None, "mg/dL", None)]),
+    ("Platelets > 100,000/mm3", [(L, "platelets", False, ">", 100000, None, "/mm3", None)]),
+    (
+        "ANC >= 1.5 x 10^9/L",
+        [(L, "absolute neutrophil count", False, ">=", 1.5, None, "10*9/L", None)],
+    ),
+    ("eGFR < 30 mL/min/1.73 m2", [(L, "egfr", False, "<", 30, None, "mL/min/1.73m2", None)]),
+    ("BMI ≥ 30 kg/m2", [(L, "body mass index", False, ">=", 30, None, "kg/m2", None)]),
+    (
+        "Total bilirubin ≥ 1.5 x ULN",
+        [(L, "total bilirubin", False, ">=", 1.5, None, "x ULN", None)],
+    ),
+    (
+        "AST less than or equal to 2.5 times upper limit of normal",
+        [(L, "aspartate aminotransferase", False, "<=", 2.5, None, "x ULN", None)],
+    ),
+    (
+        "Hemoglobin ≥ 9 g/dL and platelets ≥ 100 x 10^9/L",
+        [
+            (L, "hemoglobin", False, ">=", 9, None, "g/dL", None),
+            (L, "platelets", False, ">=", 100, None, "10*9/L", None),
+        ],
+    ),
+    # conditions, cue words stripped, OR groups, negation over the whole OR list
+    ("Diagnosis of type 2 diabetes.", [(C, "type 2 diabetes", False, "", None, None, "", None)]),
+    (
+        "Patients with stage IV non-small cell lung cancer",
+        [(C, "stage IV non-small cell lung cancer", False, "", None, None, "", None)],
+    ),
+    (
+        "History of heart failure or myocardial infarction",
+        [
+            (C, "heart failure", False, "", None, None, "", None),
+            (C, "myocardial infarction", False, "", None, None, "", None),
+        ],
+    ),
+    (
+        "No history of diabetes or heart failure",
+        [
+            (C, "diabetes", True, "", None, None, "", None),
+            (C, "heart failure", True, "", None, None, "", None),
+        ],
+    ),
+    ("Without prior stroke", [(C, "stroke", True, "", None, None, "", None)]),
+    (
+        "History of myocardial infarction within the last 6 months",
+        [(C, "myocardial infarction", False, "", None, None, "", 182.64)],
+    ),
+    ("Documented stroke in the past 3 years", [(C, "stroke", False, "", None, None, "", 1095.75)]),
+    # "unless"/"except" clauses do not flip or feed the main clause
+    (
+        "No history of cancer unless treated and disease-free for 5 years",
+        [(C, "cancer", True, "", None, None, "", None)],
+    ),
+    (
+        "No prior chemotherapy except for adjuvant therapy without anthracyclines",
+        [(M, "chemotherapy", True, "", None, None, "", None)],
+    ),
+    # medications and procedures
+    ("Currently taking metformin", [(M, "metformin", False, "", None, None, "", None)]),
+    (
+        "Use of systemic corticosteroids within 4 weeks prior to enrollment",
+        [(M, "systemic corticosteroids", False, "", None, None, "", 28)],
+    ),
+    ("Prior surgery within 30 days", [(P, "surgery", False, "", None, None, "", 30)]),
+    ("Undergoing hemodialysis", [(P, "hemodialysis", False, "", None, None, "", None)]),
+    # performance status
+    ("ECOG 0-1", [(PS, "ecog", False, "between", 0, 1, "", None)]),
+    ("ECOG performance status ≤ 2", [(PS, "ecog", False, "<=", 2, None, "", None)]),
+    (
+        "Eastern Cooperative Oncology Group (ECOG) performance status of 0, 1 or 2",
+        [(PS, "ecog", False, "between", 0, 2, "", None)],
+    ),
+    ("Karnofsky ≥ 70%", [(PS, "karnofsky", False, ">=", 70, None, "%", None)]),
+    # pregnancy and consent
+    ("Pregnant or breastfeeding", [(PR, "pregnancy", False, "", None, None, "", None)]),
+    ("Not pregnant or nursing", [(PR, "pregnancy", True, "", None, None, "", None)]),
+    ("Able to give informed consent", [(CO, "informed consent", False, "", None, None, "", None)]),
+    (
+        "Unable to comply with study procedures",
+        [(CO, "compliance", True, "", None, None, "", None)],
+    ),
+    # must stay OTHER
+    ("Life expectancy of at least 3 months", [(OT, None, False, "", None, None, "", None)]),
+    (
+        "Other inclusion/exclusion criteria may apply.",
+        [(OT, None, False, "", None, None, "", None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_parse(text: str, expected: list[tuple]) -> None:
+    got = build_parser().parse(text)
+    actual = [
+        (
+            c.category,
+            c.concept.text if c.concept else None,
+            c.negated,
+            c.comparator,
+            c.value,
+            c.value_high,
+            c.unit,
+            c.window_days,
+        )
+        for c in got
+    ]
+    assert actual == [
+        tuple(
+            pytest.approx(v) if isinstance(v, float | int) and not isinstance(v, bool) else v
+            for v in row
+        )
+        for row in expected
+    ]
+    assert all(c.text == text and c.kind is CriterionKind.INCLUSION for c in got)
+
+
+def test_sex_values() -> None:
+    parser = build_parser({"extractors": ["sex"]})
+    assert [c.value_text for c in parser.parse("Male or female")] == ["all"]
+    assert [c.value_text for c in parser.parse("Women only")] == ["female"]
+    assert [c.value_text for c in parser.parse("Men aged 40 to 70")] == ["male"]
+
+
+def test_multi_facet_segment_shares_span() -> None:
+    text = "Men and women aged 18-65 with type 2 diabetes"
+    got = build_parser().parse(text)
+    assert [(c.category, c.concept.text if c.concept else None) for c in got] == [
+        (D, "age"),
+        (D, "sex"),
+        (C, "type 2 diabetes"),
+    ]
+    assert {(c.span_start, c.span_end) for c in got} == {(0, len(text))}
+
+
+def test_ids_groups_and_kinds() -> None:
+    text = (
+        "Inclusion Criteria:\n - Heart failure or myocardial infarction\n"
+        "Exclusion Criteria:\n - Pregnancy\n - Stroke or TIA"
+    )
+    got = build_parser().parse(text, id_prefix="NCT1-")
+    assert [c.id for c in got] == [f"NCT1-{n}" for n in range(1, 6)]
+    assert [c.group for c in got] == ["NCT1-g1", "NCT1-g1", "", "NCT1-g2", "NCT1-g2"]
+    assert [c.kind for c in got] == [CriterionKind.INCLUSION] * 2 + [CriterionKind.EXCLUSION] * 3
+    assert text[got[0].span_start : got[0].span_end] == "Heart failure or myocardial infarction"
+
+
+def test_nothing_dropped_and_other_keeps_text() -> None:
+    got = build_parser().parse("Inclusion Criteria:\n - Fluent in English\n - Age >= 18")
+    assert [(c.category, c.text) for c in got] == [(OT, "Fluent in English"), (D, "Age >= 18")]
+
+
+def test_registry_order_and_unknown_names() -> None:
+    only_age = build_parser({"extractors": ["age"]})
+    assert [c.category for c in only_age.parse("Diagnosis of diabetes")] == [OT]
+    with pytest.raises(UnknownExtractor, match="'ages'"):
+        build_parser({"extractors": ["age", "ages"]})
+    with pytest.raises(UnknownExtractor, match="bogus"):
+        build_parser({"bogus": 1})
