@@ -67,6 +67,7 @@ class CommonRules(_Strict):
     negation_cues: list[Regex]
     exception_cues: list[Regex]
     phrase_stops: list[Regex]
+    definition_cues: list[Regex]
 
 
 class AgeRules(_Strict):

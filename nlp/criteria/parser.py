@@ -14,11 +14,14 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from matcher.model import Category, Criterion
-from nlp.criteria.extractors.base import Extractor, Prepared
+from nlp.criteria.extractors.base import COMMON, Extractor, Prepared
 from nlp.criteria.split import Segment, split_criteria
+
+_DEFINITION = re.compile("|".join(f"(?:{c})" for c in COMMON.definition_cues), re.I)
 
 
 class RuleBasedParser:
@@ -48,7 +51,7 @@ class RuleBasedParser:
             prepared.found.extend(found)
             claimed = claimed or (extractor.exclusive and bool(found))
         if prepared.found:
-            return prepared.found
+            return _group_definitions(segment, prepared.found)
         return [
             Criterion(
                 id="",
@@ -59,3 +62,15 @@ class RuleBasedParser:
                 span_end=segment.end,
             )
         ]
+
+
+def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criterion]:
+    """"X, as determined by lab A or lab B": one OR group of X, A and B, not X and A and B."""
+    conditions = [c for c in found if c.category == Category.CONDITION and not c.negated]
+    labs = [c for c in found if c.category == Category.LAB]
+    if not conditions or not labs or not _DEFINITION.search(segment.text):
+        return found
+    group = f"def{segment.start}"
+    for crit in [*conditions, *labs]:
+        crit.group = group
+    return found

@@ -202,3 +202,27 @@ def test_registry_order_and_unknown_names() -> None:
         build_parser({"extractors": ["age", "ages"]})
     with pytest.raises(UnknownExtractor, match="bogus"):
         build_parser({"bogus": 1})
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Onset of hypertension by age 60 years", "Diagnosed with diabetes before age 40"],
+)
+def test_age_of_onset_is_not_a_patient_age(text: str) -> None:
+    criteria = build_parser().parse("Inclusion Criteria:\n- " + text)
+    assert not [c for c in criteria if c.concept and c.concept.text == "age"]
+
+
+def test_defining_lab_values_are_alternatives_to_the_condition() -> None:
+    text = (
+        "Inclusion Criteria:\n- Diagnosed with type 2 diabetes mellitus, as determined by a "
+        "fasting plasma glucose greater than 126 mg/dl or a 2-hour postload value greater "
+        "than 200 mg/dl\n"
+        "- HbA1c between 7% and 10%\n"
+    )
+    criteria = build_parser().parse(text)
+    defining = [c for c in criteria if "determined" in c.text]
+    assert {c.category for c in defining} == {Category.CONDITION, Category.LAB}
+    assert len({c.group for c in defining}) == 1 and defining[0].group
+    hba1c = [c for c in criteria if c.text.startswith("HbA1c")]
+    assert [c.group for c in hba1c] == [""]  # a plain threshold stays a requirement

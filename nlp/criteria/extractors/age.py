@@ -42,6 +42,8 @@ class AgeExtractor(Extractor):
     def extract(self, p: Prepared) -> list[Criterion]:
         text = p.norm
         m = self.explicit.search(text)
+        if m is not None and self.blockers.search(text[max(0, m.start() - 30) : m.start()]):
+            m = None
         if m is None and p.segment.context.lower().startswith("age"):
             m = self.explicit.search("age " + text)
         if m is None:
