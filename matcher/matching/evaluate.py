@@ -97,13 +97,17 @@ def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
     return last is None or last >= window_start or (end is None and fact.status == "active")
 
 
+def _num(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
 def _evidence(hits: list[ConceptHit]) -> list[Evidence]:
     out: list[Evidence] = []
     for hit in hits[:MAX_EVIDENCE]:
         fact = hit.fact
         text = fact.text
         if fact.value is not None:
-            text = f"{text} = {fact.value:g} {fact.unit}".strip()
+            text = f"{text} = {_num(fact.value)} {fact.unit}".strip()
         elif fact.value_text:
             text = f"{text}: {fact.value_text}"
         if fact.start is not None:
@@ -268,7 +272,7 @@ class CriterionEvaluator:
             return CriterionResult(c, Outcome.UNKNOWN, "comparator not understood")
         bound = f"{c.value:g}" + (f"-{c.value_high:g}" if c.value_high is not None else "")
         reason = (
-            f"latest {concept} {value:g} {c.unit} {'satisfies' if ok else 'fails'} "
+            f"latest {concept} {_num(value)} {c.unit} {'satisfies' if ok else 'fails'} "
             f"{c.comparator} {bound}"
         ).replace("  ", " ")
         satisfied = ok != c.negated

@@ -226,3 +226,9 @@ def test_defining_lab_values_are_alternatives_to_the_condition() -> None:
     assert len({c.group for c in defining}) == 1 and defining[0].group
     hba1c = [c for c in criteria if c.text.startswith("HbA1c")]
     assert [c.group for c in hba1c] == [""]  # a plain threshold stays a requirement
+
+
+def test_conditional_age_clause_is_not_an_age_bound() -> None:
+    text = "Inclusion Criteria:\n- For participants aged 55 years or older, a history of CVD"
+    criteria = build_parser().parse(text)
+    assert not [c for c in criteria if c.concept and c.concept.text == "age"]
