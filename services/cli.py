@@ -10,7 +10,6 @@ from pathlib import Path
 
 import grpc
 from rich.console import Console
-from trialmatch.v1 import matcher_pb2
 
 from services.client import (
     Stubs,
@@ -21,6 +20,7 @@ from services.client import (
     trial_requests,
 )
 from services.render import print_candidates, to_json
+from trialmatch.v1 import matcher_pb2
 
 log = logging.getLogger("trialmatch.cli")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+
 from trialmatch.v1 import (
     ingest_pb2,
     ingest_pb2_grpc,

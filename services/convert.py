@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from trialmatch.v1 import common_pb2, ingest_pb2, matcher_pb2, trials_pb2
 
 from matcher.errors import InvalidInput
 from matcher.ingest import IngestResult
@@ -22,6 +21,7 @@ from matcher.model import (
     Trial,
     Verdict,
 )
+from trialmatch.v1 import common_pb2, ingest_pb2, matcher_pb2, trials_pb2
 
 KIND_TO_PB = {
     CriterionKind.INCLUSION: common_pb2.CRITERION_KIND_INCLUSION,

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
-from trialmatch.v1 import matcher_pb2
 
 from services.client import Stubs, bundle_files, channel, stream_bundles, trial_requests
 from services.config import load_config
 from services.providers import build_app
 from services.render import print_candidates
 from services.server import start_server
+from trialmatch.v1 import matcher_pb2
 
 
 def demo_data() -> Path:

@@ -8,6 +8,7 @@ from google.protobuf.json_format import MessageToDict
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
 from trialmatch.v1 import common_pb2, matcher_pb2
 
 OUTCOME_STYLE = {

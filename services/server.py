@@ -11,6 +11,14 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+from services.providers import App
+from services.servicers import (
+    CriteriaParserServicer,
+    MatcherServicer,
+    PatientIngestServicer,
+    TrialRegistryServicer,
+)
 from trialmatch.v1 import (
     criteria_pb2,
     criteria_pb2_grpc,
@@ -20,14 +28,6 @@ from trialmatch.v1 import (
     matcher_pb2_grpc,
     trials_pb2,
     trials_pb2_grpc,
-)
-
-from services.providers import App
-from services.servicers import (
-    CriteriaParserServicer,
-    MatcherServicer,
-    PatientIngestServicer,
-    TrialRegistryServicer,
 )
 
 log = logging.getLogger("trialmatch.server")

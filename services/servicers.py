@@ -6,6 +6,12 @@ import logging
 from collections.abc import Iterator
 
 import grpc
+
+from matcher.ingest import IngestService
+from matcher.matching.engine import MatchingEngine
+from matcher.trials import CriteriaParser, TrialService, trial_from_ctgov
+from services import convert
+from services.errors import mapped, status_for
 from trialmatch.v1 import (
     criteria_pb2,
     criteria_pb2_grpc,
@@ -16,12 +22,6 @@ from trialmatch.v1 import (
     trials_pb2,
     trials_pb2_grpc,
 )
-
-from matcher.ingest import IngestService
-from matcher.matching.engine import MatchingEngine
-from matcher.trials import CriteriaParser, TrialService, trial_from_ctgov
-from services import convert
-from services.errors import mapped, status_for
 
 log = logging.getLogger("trialmatch.services")
 

@@ -219,29 +219,67 @@ def test_oversize_bundle_by_config_is_resource_exhausted(make_server) -> None:
 @pytest.mark.parametrize(
     ("call", "code", "words"),
     [
-        (lambda c: c.matcher.RankPatients(matcher_pb2.RankPatientsRequest(trial_id="NCT0")),
-         grpc.StatusCode.NOT_FOUND, "NCT0"),
-        (lambda c: c.matcher.RankTrials(matcher_pb2.RankTrialsRequest(patient_id="nobody")),
-         grpc.StatusCode.NOT_FOUND, "nobody"),
-        (lambda c: c.trials.GetTrial(trials_pb2.GetTrialRequest(trial_id="NCT404")),
-         grpc.StatusCode.NOT_FOUND, "NCT404"),
-        (lambda c: c.trials.SubmitTrial(trials_pb2.SubmitTrialRequest(
-            protocol=trials_pb2.TrialProtocol(trial_id="bad id!"))),
-         grpc.StatusCode.INVALID_ARGUMENT, "trial_id"),
-        (lambda c: c.trials.SubmitTrial(trials_pb2.SubmitTrialRequest(ctgov_json="{oops")),
-         grpc.StatusCode.INVALID_ARGUMENT, "ctgov_json"),
-        (lambda c: c.trials.SubmitTrial(trials_pb2.SubmitTrialRequest(
-            ctgov_json=json.dumps({"nct_id": "NCT1", "minimum_age": "eighteen"}))),
-         grpc.StatusCode.INVALID_ARGUMENT, "minimum_age"),
-        (lambda c: c.matcher.RankPatients(matcher_pb2.RankPatientsRequest(
-            trial_id="TM-OBESITY-1", index_date="01/02/2020")),
-         grpc.StatusCode.INVALID_ARGUMENT, "index_date"),
-        (lambda c: c.matcher.RankPatients(matcher_pb2.RankPatientsRequest(
-            trial_id="TM-OBESITY-1", limit=5000)),
-         grpc.StatusCode.INVALID_ARGUMENT, "limit"),
-        (lambda c: next(iter(c.matcher.WatchCandidates(
-            matcher_pb2.WatchCandidatesRequest(trial_id="TM-OBESITY-1")))),
-         grpc.StatusCode.UNIMPLEMENTED, "not implemented"),
+        (
+            lambda c: c.matcher.RankPatients(matcher_pb2.RankPatientsRequest(trial_id="NCT0")),
+            grpc.StatusCode.NOT_FOUND,
+            "NCT0",
+        ),
+        (
+            lambda c: c.matcher.RankTrials(matcher_pb2.RankTrialsRequest(patient_id="nobody")),
+            grpc.StatusCode.NOT_FOUND,
+            "nobody",
+        ),
+        (
+            lambda c: c.trials.GetTrial(trials_pb2.GetTrialRequest(trial_id="NCT404")),
+            grpc.StatusCode.NOT_FOUND,
+            "NCT404",
+        ),
+        (
+            lambda c: c.trials.SubmitTrial(
+                trials_pb2.SubmitTrialRequest(protocol=trials_pb2.TrialProtocol(trial_id="bad id!"))
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "trial_id",
+        ),
+        (
+            lambda c: c.trials.SubmitTrial(trials_pb2.SubmitTrialRequest(ctgov_json="{oops")),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "ctgov_json",
+        ),
+        (
+            lambda c: c.trials.SubmitTrial(
+                trials_pb2.SubmitTrialRequest(
+                    ctgov_json=json.dumps({"nct_id": "NCT1", "minimum_age": "eighteen"})
+                )
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "minimum_age",
+        ),
+        (
+            lambda c: c.matcher.RankPatients(
+                matcher_pb2.RankPatientsRequest(trial_id="TM-OBESITY-1", index_date="01/02/2020")
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "index_date",
+        ),
+        (
+            lambda c: c.matcher.RankPatients(
+                matcher_pb2.RankPatientsRequest(trial_id="TM-OBESITY-1", limit=5000)
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "limit",
+        ),
+        (
+            lambda c: next(
+                iter(
+                    c.matcher.WatchCandidates(
+                        matcher_pb2.WatchCandidatesRequest(trial_id="TM-OBESITY-1")
+                    )
+                )
+            ),
+            grpc.StatusCode.UNIMPLEMENTED,
+            "not implemented",
+        ),
     ],
 )
 def test_errors_map_to_status_codes(loaded: Client, call, code, words: str) -> None:
@@ -254,17 +292,28 @@ def test_errors_map_to_status_codes(loaded: Client, call, code, words: str) -> N
 def test_trial_lifecycle_versions_and_retire(loaded: Client) -> None:
     amended = loaded.trials.SubmitTrial(trials_pb2.SubmitTrialRequest(protocol=OBESITY_TRIAL))
     assert amended.trial.version == 2
-    ctgov = loaded.trials.SubmitTrial(trials_pb2.SubmitTrialRequest(ctgov_json=json.dumps({
-        "nct_id": "NCT00000001", "brief_title": "A trial from ClinicalTrials.gov",
-        "conditions": ["Hypertension"], "minimum_age": "18 Years", "maximum_age": "N/A",
-        "gender": "All",
-        "eligibility_criteria": "Inclusion Criteria:\r\n\r\n  -  Hypertension\r\n\r\n"
-                                "Exclusion Criteria:\r\n\r\n  -  Pregnancy\r\n",
-    }))).trial
+    ctgov = loaded.trials.SubmitTrial(
+        trials_pb2.SubmitTrialRequest(
+            ctgov_json=json.dumps(
+                {
+                    "nct_id": "NCT00000001",
+                    "brief_title": "A trial from ClinicalTrials.gov",
+                    "conditions": ["Hypertension"],
+                    "minimum_age": "18 Years",
+                    "maximum_age": "N/A",
+                    "gender": "All",
+                    "eligibility_criteria": "Inclusion Criteria:\r\n\r\n  -  Hypertension\r\n\r\n"
+                    "Exclusion Criteria:\r\n\r\n  -  Pregnancy\r\n",
+                }
+            )
+        )
+    ).trial
     assert ctgov.protocol.min_age_years == 18 and not ctgov.protocol.HasField("max_age_years")
     kinds = [(c.kind, c.text) for c in ctgov.criteria]
-    assert kinds == [(common_pb2.CRITERION_KIND_INCLUSION, "Hypertension"),
-                     (common_pb2.CRITERION_KIND_EXCLUSION, "Pregnancy")]
+    assert kinds == [
+        (common_pb2.CRITERION_KIND_INCLUSION, "Hypertension"),
+        (common_pb2.CRITERION_KIND_EXCLUSION, "Pregnancy"),
+    ]
     loaded.trials.RetireTrial(trials_pb2.RetireTrialRequest(trial_id="TM-SINUS-1"))
     listed = loaded.trials.ListTrials(trials_pb2.ListTrialsRequest()).trials
     assert "TM-SINUS-1" not in {t.protocol.trial_id for t in listed}
@@ -284,12 +333,14 @@ def test_health_and_reflection_on_a_subset_server(make_server) -> None:
         health.Check(health_pb2.HealthCheckRequest(service="trialmatch.v1.Matcher"))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    reply = next(stub.ServerReflectionInfo(iter([
-        reflection_pb2.ServerReflectionRequest(list_services="")])))
+    reply = next(
+        stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    )
     names = {s.name for s in reply.list_services_response.service}
     assert {"trialmatch.v1.CriteriaParser", "grpc.health.v1.Health"} <= names
     assert "trialmatch.v1.Matcher" not in names
     with pytest.raises(grpc.RpcError) as err:
         matcher_pb2_grpc.MatcherStub(channel).RankTrials(
-            matcher_pb2.RankTrialsRequest(patient_id="x"))
+            matcher_pb2.RankTrialsRequest(patient_id="x")
+        )
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED

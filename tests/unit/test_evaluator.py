@@ -40,27 +40,67 @@ class HashEmbedder:
         return out
 
 
-def fact(kind: FactKind, text: str, *, assertion: Assertion = Assertion.PRESENT,
-         start: str | None = "2019-01-01", end: str | None = None, value: float | None = None,
-         unit: str = "", status: str = "active") -> Fact:
+def fact(
+    kind: FactKind,
+    text: str,
+    *,
+    assertion: Assertion = Assertion.PRESENT,
+    start: str | None = "2019-01-01",
+    end: str | None = None,
+    value: float | None = None,
+    unit: str = "",
+    status: str = "active",
+) -> Fact:
     def ts(s: str | None) -> datetime | None:
         return datetime.fromisoformat(s).replace(tzinfo=UTC) if s else None
 
-    return Fact(kind, text, f"{kind.value}/{abs(hash(text)) % 1000}", value=value, unit=unit,
-                start=ts(start), end=ts(end), status=status, assertion=assertion)
+    return Fact(
+        kind,
+        text,
+        f"{kind.value}/{abs(hash(text)) % 1000}",
+        value=value,
+        unit=unit,
+        start=ts(start),
+        end=ts(end),
+        status=status,
+        assertion=assertion,
+    )
 
 
 def patient(*facts: Fact, gender: str = "male", birth: str = "1970-06-02") -> PatientRecord:
     return PatientRecord("p1", date.fromisoformat(birth), gender, facts=list(facts))
 
 
-def crit(category: Category, concept: str | None, *, kind: CriterionKind = CriterionKind.INCLUSION,
-         text: str = "", negated: bool = False, comparator: str = "", value: float | None = None,
-         value_high: float | None = None, unit: str = "", value_text: str = "",
-         window_days: float | None = None, group: str = "") -> Criterion:
-    return Criterion("c1", kind, text or (concept or "free text"), category,
-                     Concept(concept) if concept else None, negated, comparator, value,
-                     value_high, value_text, unit, window_days, group)
+def crit(
+    category: Category,
+    concept: str | None,
+    *,
+    kind: CriterionKind = CriterionKind.INCLUSION,
+    text: str = "",
+    negated: bool = False,
+    comparator: str = "",
+    value: float | None = None,
+    value_high: float | None = None,
+    unit: str = "",
+    value_text: str = "",
+    window_days: float | None = None,
+    group: str = "",
+) -> Criterion:
+    return Criterion(
+        "c1",
+        kind,
+        text or (concept or "free text"),
+        category,
+        Concept(concept) if concept else None,
+        negated,
+        comparator,
+        value,
+        value_high,
+        value_text,
+        unit,
+        window_days,
+        group,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,72 +120,171 @@ CASES = [
     # (criterion, patient, expected outcome, words expected in the reason)
     (crit(Category.CONDITION, "type 2 diabetes"), patient(DIABETES), Outcome.MET, "record shows"),
     (crit(Category.CONDITION, "T2DM"), patient(DIABETES), Outcome.MET, "record shows"),
-    (crit(Category.CONDITION, "type 2 diabetes", negated=True), patient(DIABETES),
-     Outcome.NOT_MET, "record shows"),
+    (
+        crit(Category.CONDITION, "type 2 diabetes", negated=True),
+        patient(DIABETES),
+        Outcome.NOT_MET,
+        "record shows",
+    ),
     (crit(Category.CONDITION, "type 2 diabetes"), patient(), Outcome.UNKNOWN, "no record"),
-    (crit(Category.CONDITION, "heart failure"),
-     patient(fact(FactKind.NOTE_MENTION, "heart failure", assertion=Assertion.ABSENT)),
-     Outcome.NOT_MET, "absent"),
-    (crit(Category.CONDITION, "heart failure", negated=True),
-     patient(fact(FactKind.NOTE_MENTION, "heart failure", assertion=Assertion.ABSENT)),
-     Outcome.MET, "absent"),
-    (crit(Category.CONDITION, "breast cancer"),
-     patient(fact(FactKind.NOTE_MENTION, "breast cancer", assertion=Assertion.FAMILY)),
-     Outcome.UNKNOWN, "no record"),
-    (crit(Category.CONDITION, "myocardial infarction", window_days=182),
-     patient(fact(FactKind.CONDITION, "Myocardial Infarction", start="2010-01-01",
-                  end="2010-02-01", status="resolved")),
-     Outcome.NOT_MET, "outside the 182-day window"),
-    (crit(Category.CONDITION, "myocardial infarction", window_days=182),
-     patient(fact(FactKind.CONDITION, "Myocardial Infarction", start="2020-03-01")),
-     Outcome.MET, "record shows"),
-    (crit(Category.CONDITION, "stroke"),
-     patient(fact(FactKind.CONDITION, "Stroke", start="2021-01-01")),
-     Outcome.UNKNOWN, "no record"),  # recorded after the index date: not yet known
-    (crit(Category.LAB, "hemoglobin a1c", comparator="between", value=7, value_high=10,
-          unit="%"),
-     patient(fact(FactKind.OBSERVATION, "Hemoglobin A1c/Hemoglobin.total in Blood", value=8.2,
-                  unit="%", start="2020-01-01"),
-             fact(FactKind.OBSERVATION, "Hemoglobin A1c/Hemoglobin.total in Blood", value=6.1,
-                  unit="%", start="2018-01-01")),
-     Outcome.MET, "latest hemoglobin a1c 8.2"),
-    (crit(Category.LAB, "platelets", comparator=">=", value=100000, unit="/mm3"),
-     patient(fact(FactKind.OBSERVATION, "Platelets [#/volume] in Blood", value=85,
-                  unit="10*3/uL")),
-     Outcome.NOT_MET, "85000"),
-    (crit(Category.LAB, "creatinine", comparator="<=", value=1.5, unit="mg/dL"),
-     patient(fact(FactKind.OBSERVATION, "Creatinine", value=120, unit="umol/L")),
-     Outcome.UNKNOWN, "cannot compare"),
-    (crit(Category.LAB, "bilirubin", comparator="<=", value=1.5, unit="x ULN"),
-     patient(fact(FactKind.OBSERVATION, "Bilirubin", value=0.4, unit="mg/dL")),
-     Outcome.UNKNOWN, "normal range"),
-    (crit(Category.LAB, "body mass index", comparator=">=", value=30, unit="kg/m2"),
-     patient(), Outcome.UNKNOWN, "no body mass index value"),
-    (crit(Category.DEMOGRAPHIC, "age", comparator=">=", value=50, unit="years"),
-     patient(birth="1970-06-02"), Outcome.NOT_MET, "age 49"),  # 50th birthday is the next day
-    (crit(Category.DEMOGRAPHIC, "age", comparator="between", value=18, value_high=50),
-     patient(birth="1970-06-01"), Outcome.MET, "age 50"),
-    (crit(Category.DEMOGRAPHIC, "age", comparator=">=", value=18),
-     PatientRecord("p1"), Outcome.UNKNOWN, "birth date"),
-    (crit(Category.DEMOGRAPHIC, "sex", value_text="female"), patient(gender="male"),
-     Outcome.NOT_MET, "male"),
-    (crit(Category.DEMOGRAPHIC, "sex", value_text="all"), patient(gender="female"),
-     Outcome.MET, "female"),
-    (crit(Category.PREGNANCY, "pregnancy", kind=CriterionKind.EXCLUSION,
-          text="Pregnant or breastfeeding women"), patient(gender="male"),
-     Outcome.NOT_APPLICABLE, "women"),
-    (crit(Category.PREGNANCY, "pregnancy", kind=CriterionKind.EXCLUSION, text="Pregnancy"),
-     patient(fact(FactKind.CONDITION, "Normal pregnancy", start="2020-05-01"), gender="female"),
-     Outcome.MET, "record shows"),
+    (
+        crit(Category.CONDITION, "heart failure"),
+        patient(fact(FactKind.NOTE_MENTION, "heart failure", assertion=Assertion.ABSENT)),
+        Outcome.NOT_MET,
+        "absent",
+    ),
+    (
+        crit(Category.CONDITION, "heart failure", negated=True),
+        patient(fact(FactKind.NOTE_MENTION, "heart failure", assertion=Assertion.ABSENT)),
+        Outcome.MET,
+        "absent",
+    ),
+    (
+        crit(Category.CONDITION, "breast cancer"),
+        patient(fact(FactKind.NOTE_MENTION, "breast cancer", assertion=Assertion.FAMILY)),
+        Outcome.UNKNOWN,
+        "no record",
+    ),
+    (
+        crit(Category.CONDITION, "myocardial infarction", window_days=182),
+        patient(
+            fact(
+                FactKind.CONDITION,
+                "Myocardial Infarction",
+                start="2010-01-01",
+                end="2010-02-01",
+                status="resolved",
+            )
+        ),
+        Outcome.NOT_MET,
+        "outside the 182-day window",
+    ),
+    (
+        crit(Category.CONDITION, "myocardial infarction", window_days=182),
+        patient(fact(FactKind.CONDITION, "Myocardial Infarction", start="2020-03-01")),
+        Outcome.MET,
+        "record shows",
+    ),
+    (
+        crit(Category.CONDITION, "stroke"),
+        patient(fact(FactKind.CONDITION, "Stroke", start="2021-01-01")),
+        Outcome.UNKNOWN,
+        "no record",
+    ),  # recorded after the index date: not yet known
+    (
+        crit(
+            Category.LAB, "hemoglobin a1c", comparator="between", value=7, value_high=10, unit="%"
+        ),
+        patient(
+            fact(
+                FactKind.OBSERVATION,
+                "Hemoglobin A1c/Hemoglobin.total in Blood",
+                value=8.2,
+                unit="%",
+                start="2020-01-01",
+            ),
+            fact(
+                FactKind.OBSERVATION,
+                "Hemoglobin A1c/Hemoglobin.total in Blood",
+                value=6.1,
+                unit="%",
+                start="2018-01-01",
+            ),
+        ),
+        Outcome.MET,
+        "latest hemoglobin a1c 8.2",
+    ),
+    (
+        crit(Category.LAB, "platelets", comparator=">=", value=100000, unit="/mm3"),
+        patient(
+            fact(FactKind.OBSERVATION, "Platelets [#/volume] in Blood", value=85, unit="10*3/uL")
+        ),
+        Outcome.NOT_MET,
+        "85000",
+    ),
+    (
+        crit(Category.LAB, "creatinine", comparator="<=", value=1.5, unit="mg/dL"),
+        patient(fact(FactKind.OBSERVATION, "Creatinine", value=120, unit="umol/L")),
+        Outcome.UNKNOWN,
+        "cannot compare",
+    ),
+    (
+        crit(Category.LAB, "bilirubin", comparator="<=", value=1.5, unit="x ULN"),
+        patient(fact(FactKind.OBSERVATION, "Bilirubin", value=0.4, unit="mg/dL")),
+        Outcome.UNKNOWN,
+        "normal range",
+    ),
+    (
+        crit(Category.LAB, "body mass index", comparator=">=", value=30, unit="kg/m2"),
+        patient(),
+        Outcome.UNKNOWN,
+        "no body mass index value",
+    ),
+    (
+        crit(Category.DEMOGRAPHIC, "age", comparator=">=", value=50, unit="years"),
+        patient(birth="1970-06-02"),
+        Outcome.NOT_MET,
+        "age 49",
+    ),  # 50th birthday is the next day
+    (
+        crit(Category.DEMOGRAPHIC, "age", comparator="between", value=18, value_high=50),
+        patient(birth="1970-06-01"),
+        Outcome.MET,
+        "age 50",
+    ),
+    (
+        crit(Category.DEMOGRAPHIC, "age", comparator=">=", value=18),
+        PatientRecord("p1"),
+        Outcome.UNKNOWN,
+        "birth date",
+    ),
+    (
+        crit(Category.DEMOGRAPHIC, "sex", value_text="female"),
+        patient(gender="male"),
+        Outcome.NOT_MET,
+        "male",
+    ),
+    (
+        crit(Category.DEMOGRAPHIC, "sex", value_text="all"),
+        patient(gender="female"),
+        Outcome.MET,
+        "female",
+    ),
+    (
+        crit(
+            Category.PREGNANCY,
+            "pregnancy",
+            kind=CriterionKind.EXCLUSION,
+            text="Pregnant or breastfeeding women",
+        ),
+        patient(gender="male"),
+        Outcome.NOT_APPLICABLE,
+        "women",
+    ),
+    (
+        crit(Category.PREGNANCY, "pregnancy", kind=CriterionKind.EXCLUSION, text="Pregnancy"),
+        patient(fact(FactKind.CONDITION, "Normal pregnancy", start="2020-05-01"), gender="female"),
+        Outcome.MET,
+        "record shows",
+    ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
-    (crit(Category.OTHER, None, text="Able to swim 50 meters"), patient(DIABETES),
-     Outcome.UNKNOWN, "not structured"),
+    (
+        crit(Category.OTHER, None, text="Able to swim 50 meters"),
+        patient(DIABETES),
+        Outcome.UNKNOWN,
+        "not structured",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("criterion", "record", "expected", "reason"), CASES)
-def test_evaluate(evaluator: CriterionEvaluator, criterion: Criterion, record: PatientRecord,
-                  expected: Outcome, reason: str) -> None:
+def test_evaluate(
+    evaluator: CriterionEvaluator,
+    criterion: Criterion,
+    record: PatientRecord,
+    expected: Outcome,
+    reason: str,
+) -> None:
     result = run(evaluator, criterion, record)
     assert result.outcome == expected, result.reason
     assert reason in result.reason
@@ -173,10 +312,14 @@ INC, EXC = CriterionKind.INCLUSION, CriterionKind.EXCLUSION
         ([result(INC, Outcome.NOT_APPLICABLE), result(INC, Outcome.MET)], Verdict.ELIGIBLE),
         # an OR group is met by any member, failed only when all fail
         ([result(INC, Outcome.NOT_MET, "g1"), result(INC, Outcome.MET, "g1")], Verdict.ELIGIBLE),
-        ([result(INC, Outcome.NOT_MET, "g1"), result(INC, Outcome.UNKNOWN, "g1")],
-         Verdict.POSSIBLY_ELIGIBLE),
-        ([result(INC, Outcome.NOT_MET, "g1"), result(INC, Outcome.NOT_MET, "g1")],
-         Verdict.INELIGIBLE),
+        (
+            [result(INC, Outcome.NOT_MET, "g1"), result(INC, Outcome.UNKNOWN, "g1")],
+            Verdict.POSSIBLY_ELIGIBLE,
+        ),
+        (
+            [result(INC, Outcome.NOT_MET, "g1"), result(INC, Outcome.NOT_MET, "g1")],
+            Verdict.INELIGIBLE,
+        ),
     ],
 )
 def test_verdict(results: list[CriterionResult], expected: Verdict) -> None:
