@@ -81,8 +81,6 @@ def build_app(config: Config, embedder: Embedder | None = None) -> App:
         build_evaluator(config),
         HybridRetriever([patient_bm25, patient_vec]),
         HybridRetriever([trial_bm25, trial_vec]),
-        patient_vec,
-        trial_vec,
         EngineConfig(config.matching.candidate_depth),
     )
     return App(config, store, embedder, parser, ingest, trials, engine)

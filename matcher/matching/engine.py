@@ -29,12 +29,10 @@ class Ranking:
     considered: int
 
 
-def _relevance(hits: list[Hit], vector_hits: dict[str, float]) -> dict[str, float]:
-    """Relevance in [0, 1]: fused rank position blended with the raw cosine."""
-    if not hits:
-        return {}
-    top = hits[0].score or 1.0
-    return {h.id: 0.5 * (h.score / top) + 0.5 * max(0.0, vector_hits.get(h.id, 0.0)) for h in hits}
+def _relevance(hits: list[Hit]) -> dict[str, float]:
+    """Fused retrieval score relative to the best candidate of the request, in [0, 1]."""
+    top = hits[0].score if hits and hits[0].score > 0 else 1.0
+    return {h.id: h.score / top for h in hits}
 
 
 class MatchingEngine:
@@ -45,8 +43,6 @@ class MatchingEngine:
         evaluator: CriterionEvaluator,
         patient_retriever: Retriever,
         trial_retriever: Retriever,
-        patient_vectors: Retriever,
-        trial_vectors: Retriever,
         config: EngineConfig,
     ) -> None:
         self._store = store
@@ -54,8 +50,6 @@ class MatchingEngine:
         self._evaluator = evaluator
         self._patients = patient_retriever
         self._trials = trial_retriever
-        self._patient_vectors = patient_vectors
-        self._trial_vectors = trial_vectors
         self._config = config
 
     @staticmethod
@@ -103,8 +97,7 @@ class MatchingEngine:
         query = Query(trial_target_text(trial), vector, filters, allowed)
         depth = max(limit, self._config.candidate_depth)
         hits = self._patients.search(query, depth)
-        vec = {h.id: h.score for h in self._patient_vectors.search(query, depth)}
-        relevance = _relevance(hits, vec)
+        relevance = _relevance(hits)
         records = self._store.get_patients([h.id for h in hits])
         contexts = self._contexts(trial)
         matches = [
@@ -135,8 +128,7 @@ class MatchingEngine:
         query = Query(patient_index_text(record), vector, filters, allowed)
         depth = max(limit, self._config.candidate_depth)
         hits = self._trials.search(query, depth)
-        vec = {h.id: h.score for h in self._trial_vectors.search(query, depth)}
-        relevance = _relevance(hits, vec)
+        relevance = _relevance(hits)
         trials = self._store.get_trials([h.id for h in hits])
         matches = [
             self._evaluate(
