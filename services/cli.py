@@ -35,6 +35,13 @@ def _client_parser(
         help="HOST:PORT of a trialmatch server (default $TRIALMATCH_SERVER, then 127.0.0.1:50051)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for the server's answer (default: 120 for single calls, "
+        "no limit for streamed ingest)",
+    )
     return p
 
 
@@ -106,7 +113,7 @@ def cmd_ingest(args: argparse.Namespace, stubs: Stubs) -> int:
     console = Console(stderr=True)
     with Progress(console=console, disable=args.json or not console.is_terminal) as progress:
         task = progress.add_task("ingesting", total=len(files))
-        for ack in stream_bundles(stubs.ingest, files):
+        for ack in stream_bundles(stubs.ingest, files, timeout=args.timeout):
             if ack.error_code:
                 failed += 1
             if args.json:
@@ -135,7 +142,7 @@ def cmd_submit(args: argparse.Namespace, stubs: Stubs) -> int:
     failed = 0
     for request in trial_requests(args.file):
         try:
-            trial = stubs.trials.SubmitTrial(request).trial
+            trial = stubs.trials.SubmitTrial(request, timeout=args.timeout or 120).trial
         except grpc.RpcError as exc:
             failed += 1
             print(
@@ -155,16 +162,18 @@ def cmd_submit(args: argparse.Namespace, stubs: Stubs) -> int:
 def cmd_rank(args: argparse.Namespace, stubs: Stubs) -> int:
     if args.command == "rank-patients":
         response = stubs.matcher.RankPatients(
-            matcher_pb2.RankPatientsRequest(
+            timeout=args.timeout or 120,
+            request=matcher_pb2.RankPatientsRequest(
                 trial_id=args.trial_id, limit=args.limit, index_date=args.index_date
-            )
+            ),
         )
         title, who = f"patients for {args.trial_id}", "patient"
     else:
         response = stubs.matcher.RankTrials(
-            matcher_pb2.RankTrialsRequest(
+            timeout=args.timeout or 120,
+            request=matcher_pb2.RankTrialsRequest(
                 patient_id=args.patient_id, limit=args.limit, index_date=args.index_date
-            )
+            ),
         )
         title, who = f"trials for {args.patient_id}", "trial"
     if args.json:

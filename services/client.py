@@ -73,9 +73,9 @@ def bundle_requests(files: list[Path]) -> Iterator[ingest_pb2.PushBundleRequest]
 
 
 def stream_bundles(
-    stub: ingest_pb2_grpc.PatientIngestStub, files: list[Path]
+    stub: ingest_pb2_grpc.PatientIngestStub, files: list[Path], timeout: float | None = None
 ) -> Iterator[ingest_pb2.BundleAck]:
-    yield from stub.StreamBundles(bundle_requests(files))
+    yield from stub.StreamBundles(bundle_requests(files), timeout=timeout)
 
 
 def trial_requests(path: Path) -> Iterator[trials_pb2.SubmitTrialRequest]:
