@@ -258,14 +258,6 @@ def test_unknown_trial_is_not_found(loaded: str, capsys: pytest.CaptureFixture[s
     assert not out.strip()
 
 
-def test_timeout_gives_deadline_exceeded(loaded: str, capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run_cli(
-        capsys, "rank-patients", "NCT00000404", "--timeout", "0.000001", "--server", loaded
-    )
-    assert status == 2
-    assert "DEADLINE_EXCEEDED" in err
-
-
 def test_missing_input_path_is_status_2(server: str, tmp_path: Path, capsys) -> None:
     status, _, err = run_cli(capsys, "ingest", str(tmp_path / "nowhere"), "--server", server)
     assert status == 2
