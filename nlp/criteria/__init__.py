@@ -6,16 +6,12 @@ version, to be replaced by a spaCy NER pipeline behind the same `CriteriaParser`
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-from matcher.model import Criterion
+from matcher.trials import CriteriaParser
 from nlp.criteria.parser import RuleBasedParser
 from nlp.criteria.registry import UnknownExtractor, build_extractors
 from nlp.criteria.split import Segment, split_criteria
-
-
-class CriteriaParser(Protocol):
-    def parse(self, text: str, *, id_prefix: str = "c") -> list[Criterion]: ...
 
 
 def build_parser(config: dict[str, Any] | None = None) -> CriteriaParser:
