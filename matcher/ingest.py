@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matcher.embeddings import Embedder, mean_vector
+from matcher.embeddings import Embedder
 from matcher.errors import TooLarge
 from matcher.fhir import parse_bundle
 from matcher.model import PatientRecord
-from matcher.profile import patient_embedding_texts, patient_index_text
+from matcher.profile import patient_index_text, patient_vector
 from matcher.store.sqlite import SqliteStore
 
 
@@ -47,7 +47,7 @@ class IngestService:
 
     def store_records(self, records: list[PatientRecord]) -> None:
         texts = [patient_index_text(r) for r in records]
-        vectors = [mean_vector(self._embedder.encode(patient_embedding_texts(r))) for r in records]
+        vectors = [patient_vector(r, self._embedder) for r in records]
         self._store.upsert_patients(records, texts, vectors)
 
     def get_patient(self, patient_id: str) -> PatientRecord:

@@ -7,6 +7,9 @@ interventions, inclusion concepts) because exclusion text describes whom they do
 
 from __future__ import annotations
 
+import numpy as np
+
+from matcher.embeddings import Embedder, mean_vector
 from matcher.model import Assertion, CriterionKind, FactKind, PatientRecord, Trial
 
 PROBLEM_KINDS = (FactKind.CONDITION, FactKind.PROCEDURE, FactKind.MEDICATION, FactKind.NOTE_MENTION)
@@ -56,3 +59,14 @@ def trial_target_text(trial: Trial) -> str:
 
 def trial_embedding_text(trial: Trial) -> str:
     return ". ".join([trial.title, *trial.conditions])
+
+
+def patient_vector(record: PatientRecord, embedder: Embedder) -> np.ndarray | None:
+    """The vector stored for a patient and used as its query: both sides must agree."""
+    texts = patient_embedding_texts(record)
+    return mean_vector(embedder.encode(texts)) if texts else None
+
+
+def trial_vector(trial: Trial, embedder: Embedder) -> np.ndarray:
+    """The vector stored for a trial and used as its query (cached by text, so cheap twice)."""
+    return embedder.encode([trial_embedding_text(trial)])[0]

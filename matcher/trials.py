@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from matcher.embeddings import Embedder
 from matcher.errors import InvalidInput
 from matcher.model import Category, Criterion, CriterionKind, Sex, Trial
-from matcher.profile import trial_embedding_text, trial_target_text
+from matcher.profile import trial_target_text, trial_vector
 from matcher.store.sqlite import SqliteStore
 
 TRIAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
@@ -132,8 +132,9 @@ class TrialService:
             raise InvalidInput("minimum age is above maximum age", "min_age_years")
         trial.criteria = self._parser.parse(trial.eligibility_text, id_prefix="c")
         fill_from_criteria(trial)
-        vector = self._embedder.encode([trial_embedding_text(trial)])[0]
-        return self._store.upsert_trial(trial, trial_target_text(trial), vector)
+        return self._store.upsert_trial(
+            trial, trial_target_text(trial), trial_vector(trial, self._embedder)
+        )
 
     def get(self, trial_id: str) -> Trial:
         return self._store.get_trial(trial_id)

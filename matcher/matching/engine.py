@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from matcher.embeddings import Embedder, mean_vector
+from matcher.embeddings import Embedder
 from matcher.errors import InvalidInput
 from matcher.matching.concepts import PatientConcepts, concept_vectors
 from matcher.matching.evaluate import CriterionContext, CriterionEvaluator
 from matcher.matching.rank import build_match, order
 from matcher.model import Match, Sex, Trial, Verdict
-from matcher.profile import patient_embedding_texts, patient_index_text, trial_target_text
+from matcher.profile import patient_index_text, patient_vector, trial_target_text, trial_vector
 from matcher.search.base import Hit, PatientFilters, Query, Retriever, TrialFilters
 from matcher.store.sqlite import SqliteStore
 
@@ -55,7 +55,7 @@ class MatchingEngine:
     @staticmethod
     def _check_limit(limit: int) -> int:
         if limit < 0 or limit > MAX_LIMIT:
-            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", "limit")
+            raise InvalidInput(f"limit must be between 0 (default, 10) and {MAX_LIMIT}", "limit")
         return limit or 10
 
     def _contexts(self, trial: Trial) -> list[CriterionContext]:
@@ -93,8 +93,9 @@ class MatchingEngine:
             index_date, trial.min_age_years, trial.max_age_years, sex, postal_prefixes
         )
         allowed = self._store.filter_patients(filters)
-        vector = self._embedder.encode([trial_target_text(trial)])[0]
-        query = Query(trial_target_text(trial), vector, filters, allowed)
+        query = Query(
+            trial_target_text(trial), trial_vector(trial, self._embedder), filters, allowed
+        )
         depth = max(limit, self._config.candidate_depth)
         hits = self._patients.search(query, depth)
         relevance = _relevance(hits)
@@ -123,9 +124,9 @@ class MatchingEngine:
         filters = TrialFilters(record.age_at(index_date), record.gender)
         allowed = self._store.filter_trials(filters)
         patient = PatientConcepts(record, self._embedder)
-        texts = patient_embedding_texts(record)
-        vector = mean_vector(self._embedder.encode(texts)) if texts else None
-        query = Query(patient_index_text(record), vector, filters, allowed)
+        query = Query(
+            patient_index_text(record), patient_vector(record, self._embedder), filters, allowed
+        )
         depth = max(limit, self._config.candidate_depth)
         hits = self._trials.search(query, depth)
         relevance = _relevance(hits)

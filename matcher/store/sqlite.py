@@ -135,6 +135,18 @@ class SqliteStore:
             conn.close()
             self._local.conn = None
 
+    def _doc(self, table: str, key: str, what: str) -> dict:
+        row = self._conn().execute(f"SELECT doc FROM {table} WHERE id = ?", (key,)).fetchone()
+        if row is None:
+            raise NotFound(f"{what} {key!r} not found")
+        return json.loads(row[0])
+
+    def _rows_in(self, select: str, keys: list[str], chunk: int = 500) -> Iterator[tuple]:
+        """`select ... IN (?, ...)` over keys in chunks below SQLite's variable limit."""
+        for start in range(0, len(keys), chunk):
+            part = keys[start : start + chunk]
+            yield from self._conn().execute(f"{select} ({','.join('?' * len(part))})", part)
+
     # --- patients --------------------------------------------------------------------
 
     def upsert_patients(
@@ -167,24 +179,11 @@ class SqliteStore:
                 )
 
     def get_patient(self, patient_id: str) -> PatientRecord:
-        row = (
-            self._conn().execute("SELECT doc FROM patients WHERE id = ?", (patient_id,)).fetchone()
-        )
-        if row is None:
-            raise NotFound(f"patient {patient_id!r} not found")
-        return PatientRecord.from_dict(json.loads(row[0]))
+        return PatientRecord.from_dict(self._doc("patients", patient_id, "patient"))
 
     def get_patients(self, patient_ids: Iterable[str]) -> dict[str, PatientRecord]:
-        ids = list(patient_ids)
-        out: dict[str, PatientRecord] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for pid, doc in self._conn().execute(
-                f"SELECT id, doc FROM patients WHERE id IN ({marks})", chunk
-            ):
-                out[pid] = PatientRecord.from_dict(json.loads(doc))
-        return out
+        rows = self._rows_in("SELECT id, doc FROM patients WHERE id IN", list(patient_ids))
+        return {pid: PatientRecord.from_dict(json.loads(doc)) for pid, doc in rows}
 
     def delete_patient(self, patient_id: str) -> None:
         with self._tx() as conn:
@@ -251,22 +250,11 @@ class SqliteStore:
         return trial
 
     def get_trial(self, trial_id: str) -> Trial:
-        row = self._conn().execute("SELECT doc FROM trials WHERE id = ?", (trial_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"trial {trial_id!r} not found")
-        return Trial.from_dict(json.loads(row[0]))
+        return Trial.from_dict(self._doc("trials", trial_id, "trial"))
 
     def get_trials(self, trial_ids: Iterable[str]) -> dict[str, Trial]:
-        ids = list(trial_ids)
-        out: dict[str, Trial] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for tid, doc in self._conn().execute(
-                f"SELECT id, doc FROM trials WHERE id IN ({marks})", chunk
-            ):
-                out[tid] = Trial.from_dict(json.loads(doc))
-        return out
+        rows = self._rows_in("SELECT id, doc FROM trials WHERE id IN", list(trial_ids))
+        return {tid: Trial.from_dict(json.loads(doc)) for tid, doc in rows}
 
     def list_trials(self, include_retired: bool = False, limit: int = 100) -> list[Trial]:
         sql = "SELECT doc FROM trials"
@@ -330,15 +318,8 @@ class SqliteStore:
     # --- embedding cache -------------------------------------------------------------
 
     def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, blob in self._conn().execute(
-                f"SELECT key, vector FROM embedding_cache WHERE key IN ({marks})", chunk
-            ):
-                out[key] = np.frombuffer(blob, dtype=np.float32)
-        return out
+        rows = self._rows_in("SELECT key, vector FROM embedding_cache WHERE key IN", keys)
+        return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows}
 
     def cache_vectors(self, items: dict[str, np.ndarray]) -> None:
         if not items:

@@ -141,7 +141,7 @@ def test_fts_query(text: str, query: str) -> None:
     assert fts_query(text) == query
 
 
-def test_same_data_in_memory(tmp_path: Path) -> None:
+def test_same_data_in_memory() -> None:
     s = SqliteStore(":memory:")
     s.upsert_patients([record("m", "1990-01-01")], ["memory"], [None])
     assert s.get_patient("m").patient_id == "m"
