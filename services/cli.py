@@ -79,6 +79,11 @@ def build_argparser() -> argparse.ArgumentParser:
     rt.add_argument("patient_id")
     rt.add_argument("--limit", type=int, default=10)
     rt.add_argument("--index-date", default="", help="ISO date for ages and windows")
+
+    from services.evals import register_all
+
+    evals = sub.add_parser("eval", help="measure quality on a public benchmark")
+    register_all(evals.add_subparsers(dest="benchmark", required=True))
     return parser
 
 
@@ -195,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         from services.demo import run_demo
 
         return run_demo(args.data_dir, args.top)
+    if args.command == "eval":
+        return int(args.func(args))
     address = args.server or default_server()
     with channel(address) as ch:
         stubs = Stubs.connect(ch)
