@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data
 
-.PHONY: install protos demo serve test lint bench clean
+.PHONY: install protos demo serve test lint bench clean es-up es-down k8s-render
 
 install: $(STAMP)
 
@@ -39,6 +39,21 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest_normalize.py --data $(DATA)/synthea
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest_grpc.py --data $(DATA)/synthea
 	HF_HUB_OFFLINE=1 $(PY) bench/criteria_parse.py --data $(DATA)/trec2021/trials.jsonl
+
+# A local single-node Elasticsearch (8.19.21 integ-test zip from Maven Central, run on the
+# machine's JDK 17+ as a dedicated non-root user, 127.0.0.1, 512 MB heap). Idempotent; the
+# download and unpacked distribution are cached outside the repository. Prints the URL.
+es-up:
+	@$(PYTHON) tools/es_node.py up
+
+es-down:
+	@$(PYTHON) tools/es_node.py down --all
+
+# Kubernetes manifests as applied: OVERLAY=dev (default), prod or base; kustomize is the one
+# inside kubectl from the dev dependencies. Apply with `make -s k8s-render | kubectl apply -f -`.
+OVERLAY ?= dev
+k8s-render: install
+	@$(VENV)/bin/kubectl kustomize k8s/$(if $(filter base,$(OVERLAY)),base,overlays/$(OVERLAY))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -45,8 +45,10 @@ class Code:
 class Fact:
     """One clinical statement about a patient, always traceable to its `source`.
 
-    `source` is a FHIR reference (`Condition/123`) or, for note mentions, the note reference
-    plus character span (`DocumentReference/9#120-142`).
+    `source` is a FHIR reference (`Condition/123`) or, for facts read from a note, the note
+    reference plus the sentence index (`DocumentReference/9#s3`); `sentence` then keeps that
+    sentence's text so evidence can quote it without re-splitting the note. `comparator` is the
+    stated bound of a value ("WBC > 12,000": `>`), empty when the value was stated exactly.
     """
 
     kind: FactKind
@@ -60,6 +62,8 @@ class Fact:
     end: datetime | None = None
     status: str = ""
     assertion: Assertion = Assertion.PRESENT
+    sentence: str = ""
+    comparator: str = ""
 
 
 @dataclass(slots=True)
@@ -142,12 +146,30 @@ class Concept:
     codes: list[Code] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A span the criteria NLP recognised (Chia types: Condition, Drug, Value, Temporal, ...).
+
+    Offsets point into the submitted eligibility text, like the criterion's own span, so that a
+    client can highlight exactly what was read.
+    """
+
+    type: str
+    text: str
+    start: int
+    end: int
+
+
 @dataclass(slots=True)
 class Criterion:
     """One eligibility statement. Unstructurable text stays as category OTHER, never dropped.
 
     For demographic criteria `concept.text` is `age` or `sex`; `value`/`value_high` give the
-    bound(s) and `unit` its unit (years, or the sex in `value_text`).
+    bound(s) and `unit` its unit (years, or the sex in `value_text`). `window_days` looks back
+    from the index date ("within 6 months" = 182.6; "at least 4 weeks since X" is stated as
+    negated X within 28 days); `duration_days` is how long the concept must already have been
+    present ("diabetes for at least 1 year" = 365.25). `entities` are the recognised spans the
+    criterion was built from (all of the segment's for OTHER criteria).
     """
 
     id: str
@@ -165,6 +187,8 @@ class Criterion:
     group: str = ""  # criteria sharing a group are alternatives (OR)
     span_start: int = 0
     span_end: int = 0
+    duration_days: float | None = None  # minimum time the concept has been present
+    entities: list[Entity] = field(default_factory=list)
 
 
 class Sex(StrEnum):
@@ -285,6 +309,8 @@ def _fact(d: dict[str, Any]) -> Fact:
         end=_datetime(d.get("end")),
         status=d.get("status", ""),
         assertion=Assertion(d.get("assertion", "present")),
+        sentence=d.get("sentence", ""),
+        comparator=d.get("comparator", ""),
     )
 
 
@@ -306,4 +332,8 @@ def _criterion(d: dict[str, Any]) -> Criterion:
         group=d.get("group", ""),
         span_start=d.get("span_start", 0),
         span_end=d.get("span_end", 0),
+        duration_days=d.get("duration_days"),
+        entities=[
+            Entity(e["type"], e["text"], e["start"], e["end"]) for e in d.get("entities", [])
+        ],
     )

@@ -10,17 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.embeddings import Embedder, mean_vector
-from matcher.model import Assertion, CriterionKind, FactKind, PatientRecord, Trial
+from matcher.model import Assertion, CriterionKind, Fact, FactKind, PatientRecord, Trial
 
 PROBLEM_KINDS = (FactKind.CONDITION, FactKind.PROCEDURE, FactKind.MEDICATION, FactKind.NOTE_MENTION)
 NOTE_CHARS = 2000
+NOT_THE_PATIENTS = (Assertion.ABSENT, Assertion.FAMILY, Assertion.HYPOTHETICAL)
 
 
 def patient_concepts(record: PatientRecord) -> list[str]:
     """Distinct concept texts the patient has (not negated), in first-seen order."""
     seen: dict[str, None] = {}
     for fact in record.facts:
-        if fact.assertion in (Assertion.ABSENT, Assertion.FAMILY, Assertion.HYPOTHETICAL):
+        if fact.assertion in NOT_THE_PATIENTS:
             continue
         if fact.kind in PROBLEM_KINDS:
             seen.setdefault(fact.text.strip(), None)
@@ -29,22 +30,52 @@ def patient_concepts(record: PatientRecord) -> list[str]:
     return [t for t in seen if t]
 
 
+def _from_note(fact: Fact) -> bool:
+    """Facts the note NLP read carry `Note.source#sN` and the sentence they came from."""
+    return bool(fact.sentence) and "#" in fact.source
+
+
+def note_index_texts(record: PatientRecord) -> list[str]:
+    """Each note's text without the sentences that state something the patient does not have
+    ("denies diabetes", "mother had breast cancer"), so BM25 does not read them as present;
+    what those sentences say that is the patient's is indexed through the facts."""
+    masked: dict[str, set[str]] = {}
+    for fact in record.facts:
+        if fact.assertion in NOT_THE_PATIENTS and _from_note(fact):
+            masked.setdefault(fact.source.split("#", 1)[0], set()).add(fact.sentence)
+    texts = []
+    for note in record.notes:
+        text = note.text
+        for sentence in masked.get(note.source, ()):
+            text = text.replace(sentence, " ")
+        texts.append(text[:NOTE_CHARS])
+    return texts
+
+
 def patient_index_text(record: PatientRecord) -> str:
     parts = patient_concepts(record)
-    parts.extend(note.text[:NOTE_CHARS] for note in record.notes)
+    parts.extend(note_index_texts(record))
     return "\n".join(parts)
 
 
 def patient_embedding_texts(record: PatientRecord) -> list[str]:
-    """Condition-first texts: the problems a trial would target, then notes if nothing coded."""
+    """Condition-first texts: the problems a trial would target, then notes if nothing coded.
+
+    A note's "history of X" (historical) counts: in admission notes it names the chronic
+    problems the patient still has, unlike a FHIR Condition whose clinicalStatus is resolved.
+    """
     conditions = [
         f.text
         for f in record.facts
-        if f.kind == FactKind.CONDITION and f.assertion == Assertion.PRESENT
+        if f.kind == FactKind.CONDITION
+        and (
+            f.assertion == Assertion.PRESENT
+            or (f.assertion == Assertion.HISTORICAL and _from_note(f))
+        )
     ]
     texts = list(dict.fromkeys(conditions)) or patient_concepts(record)[:64]
     if not texts:
-        texts = [note.text[:NOTE_CHARS] for note in record.notes]
+        texts = [t for t in note_index_texts(record) if t.strip()]
     return texts
 
 

@@ -10,7 +10,7 @@ from matcher.embeddings import Embedder
 from matcher.errors import InvalidInput
 from matcher.model import Category, Criterion, CriterionKind, Sex, Trial
 from matcher.profile import trial_target_text, trial_vector
-from matcher.store.sqlite import SqliteStore
+from matcher.store.base import Store
 
 TRIAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?\s*$", re.I)
@@ -107,7 +107,7 @@ def fill_from_criteria(trial: Trial) -> None:
 
 
 class TrialService:
-    def __init__(self, store: SqliteStore, parser: CriteriaParser, embedder: Embedder) -> None:
+    def __init__(self, store: Store, parser: CriteriaParser, embedder: Embedder) -> None:
         self._store = store
         self._parser = parser
         self._embedder = embedder

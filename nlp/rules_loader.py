@@ -49,8 +49,14 @@ class HeadingSection(_Strict):
 
 class HeadingRules(_Strict):
     sections: list[HeadingSection]
+    heading_qualifier: Regex
     subheading_max_words: int
     subheading_max_chars: int
+    any_of_parent: Regex
+    exception_parent: Regex
+    inline_labels: list[Regex]
+    sentence_split_min_chars: int
+    sentence_min_chars: int
 
 
 class PhraseSymbol(_Strict):
@@ -58,14 +64,29 @@ class PhraseSymbol(_Strict):
     symbol: Literal["<", "<=", ">", ">=", "="]
 
 
+def _check_template(value: str) -> str:
+    """A regex once its {N} (number) and {UNIT} (time unit) placeholders are filled in."""
+    _check_regex(value.replace("{N}", "(?P<n>1)").replace("{UNIT}", "(?P<unit>d)"))
+    return value
+
+
+class TemporalRule(_Strict):
+    kind: Literal["lookback", "since", "duration", "future"]
+    pattern: Annotated[str, AfterValidator(_check_template)]
+
+
 class CommonRules(_Strict):
     comparators: list[PhraseSymbol]
     postfix_comparators: list[PhraseSymbol]
     number_words: dict[str, float]
     time_units: dict[Literal["day", "week", "month", "year"], float]
-    window_patterns: list[Regex]
+    temporal: list[TemporalRule]
     negation_cues: list[Regex]
     exception_cues: list[Regex]
+    conditional_cues: list[Regex]
+    pseudo_negations: list[Regex]
+    post_negation_cues: list[Regex]
+    negation_terminators: list[Regex]
     phrase_stops: list[Regex]
     definition_cues: list[Regex]
 
@@ -87,14 +108,9 @@ class SexRules(_Strict):
     blockers: Regex
 
 
-class UnitRule(_Strict):
-    pattern: Regex
-    unit: str
-
-
 class LabRules(_Strict):
     labs: dict[str, list[Regex]]
-    units: list[UnitRule]
+    scale_stopwords: Regex
 
 
 class PerformanceRules(_Strict):
@@ -105,8 +121,43 @@ class PerformanceRules(_Strict):
 
 class PregnancyRules(_Strict):
     pregnancy: Regex
+    lactation: Regex
     contraception: Regex
+    childbearing: Regex
     negation: Regex
+
+
+class BiomarkerDef(_Strict):
+    name: str
+    hgnc: str
+    symbol: str
+    status_required: bool = False
+    patterns: list[Regex]
+
+
+class BiomarkerStatus(_Strict):
+    value: str
+    patterns: list[Regex]
+
+
+class BiomarkerCombination(_Strict):
+    pattern: Regex
+    markers: list[str]
+    value: str
+
+
+class BiomarkerRules(_Strict):
+    markers: list[BiomarkerDef]
+    statuses: list[BiomarkerStatus]
+    combinations: list[BiomarkerCombination]
+    reach: int
+
+
+class ConceptRules(_Strict):
+    type_categories: dict[str, Literal["condition", "medication", "procedure"]]
+    event_types: list[str]
+    generic: Regex
+    min_chars: int
 
 
 class ConsentRule(_Strict):
@@ -117,6 +168,7 @@ class ConsentRule(_Strict):
 class ConsentRules(_Strict):
     rules: list[ConsentRule]
     negation: Regex
+    subordinate: Regex
 
 
 class ConditionRules(_Strict):
@@ -127,6 +179,7 @@ class ConditionRules(_Strict):
 
 
 class MedicationRules(_Strict):
+    strong_cues: Regex
     cues: list[Regex]
     blockers: Regex
     drug_words: Regex

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.matching.concepts import Synonyms
 from matcher.matching.units import UnitTable
-from nlp.rules_loader import RULES_DIR, load_rules_file
+from nlp.rules_loader import RULES_DIR, Regex, load_rules_file
 
 
 class _Strict(BaseModel):
@@ -19,7 +19,13 @@ class SynonymRules(_Strict):
     groups: list[list[str]] = Field(min_length=1)
 
 
+class UnitSpelling(_Strict):
+    pattern: Regex
+    ucum: str
+
+
 class UnitRules(_Strict):
+    spellings: list[UnitSpelling] = Field(min_length=1)
     units: dict[str, tuple[str, float]]
 
 
@@ -29,5 +35,10 @@ def load_synonyms() -> Synonyms:
 
 
 @cache
+def load_unit_rules() -> UnitRules:
+    return load_rules_file(RULES_DIR / "units.yaml", UnitRules)
+
+
+@cache
 def load_units() -> UnitTable:
-    return UnitTable(load_rules_file(RULES_DIR / "units.yaml", UnitRules).units)
+    return UnitTable(load_unit_rules().units)

@@ -59,6 +59,12 @@ def build_argparser() -> argparse.ArgumentParser:
         "--data-dir", help="where the embedded store lives (config: storage.data_dir)"
     )
     serve.add_argument("--config", help="YAML configuration file (default $TRIALMATCH_CONFIG)")
+    serve.add_argument(
+        "--backend",
+        choices=["embedded", "elasticsearch"],
+        help="store and index (config: storage.backend)",
+    )
+    serve.add_argument("--es-url", help="Elasticsearch URL (config: storage.elasticsearch.url)")
 
     demo = sub.add_parser("demo", help="ingest sample patients, submit trials, print rankings")
     demo.add_argument("--data-dir", help="store folder (default: a temporary folder)")
@@ -101,6 +107,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ]
     if args.data_dir:
         overrides.setdefault("storage", {})["data_dir"] = args.data_dir
+    if args.backend:
+        overrides.setdefault("storage", {})["backend"] = args.backend
+    if args.es_url:
+        overrides.setdefault("storage", {})["elasticsearch"] = {"url": args.es_url}
     config = load_config(args.config, overrides)
     app = build_app(config)
     running = start_server(app)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_VAR = "TRIALMATCH_CONFIG"
 SERVICE_NAMES = ("ingest", "trials", "criteria", "matcher")
@@ -26,11 +26,36 @@ class ServerConfig(_Strict):
     workers: int = Field(8, ge=1, le=256)
     max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     grace_seconds: float = Field(10, ge=0)
+    # how often health re-checks a backend that must be reachable (Elasticsearch)
+    health_interval_s: float = Field(5, gt=0)
+
+
+class ElasticsearchConfig(_Strict):
+    """The Elasticsearch backend (storage.backend: elasticsearch); see matcher/store/elastic.py."""
+
+    url: str = "http://127.0.0.1:9200"
+    index_prefix: str = Field("trialmatch", pattern=r"^[a-z0-9][a-z0-9_.-]{0,100}$")
+    # false: searchable within 1 s (gets are real-time); wait_for: visible before the ack
+    refresh: Literal["false", "wait_for", "true"] = "false"
+    request_timeout_s: float = Field(30, gt=0)
+    max_retries: int = Field(2, ge=0)
+    bulk_chunk_size: int = Field(500, ge=1)
+    bulk_max_retries: int = Field(5, ge=0)
+    bulk_initial_backoff_s: float = Field(0.5, ge=0)
+    bulk_max_backoff_s: float = Field(10, ge=0)
+    replicas: int = Field(0, ge=0)
+
+    @field_validator("refresh", mode="before")
+    @classmethod
+    def _yaml_bool(cls, value: object) -> object:
+        """YAML reads an unquoted `refresh: false` as a boolean; it means the string."""
+        return str(value).lower() if isinstance(value, bool) else value
 
 
 class StorageConfig(_Strict):
-    backend: Literal["embedded"] = "embedded"
+    backend: Literal["embedded", "elasticsearch"] = "embedded"
     data_dir: str = "./var/trialmatch"
+    elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
 
 
 class IngestConfig(_Strict):
@@ -49,12 +74,24 @@ class MatchingConfig(_Strict):
     other_threshold: float = Field(0.80, gt=0, le=1)
 
 
+class NotesConfig(_Strict):
+    """Facts from free-text notes at ingest (nlp/notes: medspaCy ConText); built on first note."""
+
+    enabled: bool = True
+    ner: bool = False  # also take mentions from the Chia NER model (nlp/ner) if installed
+
+
+class NlpConfig(_Strict):
+    notes: NotesConfig = NotesConfig()
+
+
 class Config(_Strict):
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
     ingest: IngestConfig = IngestConfig()
     embedding: EmbeddingConfig = EmbeddingConfig()
     matching: MatchingConfig = MatchingConfig()
+    nlp: NlpConfig = NlpConfig()
 
 
 class ConfigError(ValueError):

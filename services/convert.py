@@ -93,6 +93,12 @@ def criterion_to_pb(c: Criterion) -> common_pb2.Criterion:
         msg.value_high = c.value_high
     if c.window_days is not None:
         msg.window_days = c.window_days
+    if c.duration_days is not None:
+        msg.duration_days = c.duration_days
+    msg.entities.extend(
+        common_pb2.CriterionEntity(type=e.type, text=e.text, start=e.start, end=e.end)
+        for e in c.entities
+    )
     return msg
 
 

@@ -5,15 +5,18 @@ Nothing heavy happens here until asked: the embedding model loads on first use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from matcher.embeddings import CachedEmbedder, Embedder, SentenceTransformerEmbedder
-from matcher.ingest import IngestLimits, IngestService
+from matcher.ingest import IngestLimits, IngestService, NoteFactExtractor
 from matcher.matching.engine import EngineConfig, MatchingEngine
 from matcher.matching.evaluate import CriterionEvaluator, EvaluatorConfig
+from matcher.search.base import Retriever
 from matcher.search.embedded import NumpyVectorRetriever, SqliteBm25Retriever
 from matcher.search.hybrid import HybridRetriever
+from matcher.store.base import Store
 from matcher.store.sqlite import SqliteStore
 from matcher.trials import CriteriaParser, TrialService
 from services.config import Config
@@ -24,25 +27,46 @@ class App:
     """Everything the servicers need, built once per process."""
 
     config: Config
-    store: SqliteStore
+    store: Store
     embedder: Embedder
     parser: CriteriaParser
     ingest: IngestService
     trials: TrialService
     engine: MatchingEngine
+    # Raises BackendUnavailable while a remote backend cannot serve; None: always ready.
+    backend_check: Callable[[], None] | None = None
 
     def close(self) -> None:
         self.store.close()
 
 
-def build_store(config: Config) -> SqliteStore:
+def build_store(config: Config) -> Store:
+    if config.storage.backend == "elasticsearch":
+        from matcher.store.elastic import ElasticSettings, ElasticStore
+
+        return ElasticStore(ElasticSettings(**config.storage.elasticsearch.model_dump()))
     data_dir = config.storage.data_dir
     if data_dir == ":memory:":
         return SqliteStore(":memory:")
     return SqliteStore(Path(data_dir) / "trialmatch.sqlite3")
 
 
-def build_embedder(config: Config, store: SqliteStore) -> Embedder:
+def build_retrievers(store: Store) -> tuple[Retriever, Retriever]:
+    """(patient retriever, trial retriever): BM25 + vectors of the store's backend, fused."""
+    if isinstance(store, SqliteStore):
+        bm25: type = SqliteBm25Retriever
+        vectors: type = NumpyVectorRetriever
+    else:
+        from matcher.search.elastic import ElasticBm25Retriever, ElasticKnnRetriever
+
+        bm25, vectors = ElasticBm25Retriever, ElasticKnnRetriever
+    return (
+        HybridRetriever([bm25(store, "patients"), vectors(store, "patients")]),
+        HybridRetriever([bm25(store, "trials"), vectors(store, "trials")]),
+    )
+
+
+def build_embedder(config: Config, store: Store) -> Embedder:
     inner = SentenceTransformerEmbedder(config.embedding.model_path, config.embedding.batch_size)
     return CachedEmbedder(inner, store)
 
@@ -63,24 +87,34 @@ def build_evaluator(config: Config) -> CriterionEvaluator:
     )
 
 
+def build_note_extractor(config: Config) -> NoteFactExtractor | None:
+    """Lazy: medspaCy is imported when the first note arrives, not when the server starts."""
+    if not config.nlp.notes.enabled:
+        return None
+    from nlp.notes import NoteFactExtractor as NotePipeline
+
+    return NotePipeline(optional=("ner",) if config.nlp.notes.ner else (), lazy=True)
+
+
 def build_app(config: Config, embedder: Embedder | None = None) -> App:
     store = build_store(config)
     embedder = embedder or build_embedder(config, store)
     parser = build_parser(config)
     ingest = IngestService(
-        store, embedder, IngestLimits(config.ingest.max_bundle_bytes, config.ingest.max_entries)
+        store,
+        embedder,
+        IngestLimits(config.ingest.max_bundle_bytes, config.ingest.max_entries),
+        build_note_extractor(config),
     )
     trials = TrialService(store, parser, embedder)
-    patient_bm25 = SqliteBm25Retriever(store, "patients")
-    trial_bm25 = SqliteBm25Retriever(store, "trials")
-    patient_vec = NumpyVectorRetriever(store, "patients")
-    trial_vec = NumpyVectorRetriever(store, "trials")
+    patient_retriever, trial_retriever = build_retrievers(store)
     engine = MatchingEngine(
         store,
         embedder,
         build_evaluator(config),
-        HybridRetriever([patient_bm25, patient_vec]),
-        HybridRetriever([trial_bm25, trial_vec]),
+        patient_retriever,
+        trial_retriever,
         EngineConfig(config.matching.candidate_depth),
     )
-    return App(config, store, embedder, parser, ingest, trials, engine)
+    check = getattr(store, "check", None)  # remote stores say whether they can serve now
+    return App(config, store, embedder, parser, ingest, trials, engine, check)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from matcher.errors import BackendUnavailable
 from services.providers import App
 from services.servicers import (
     CriteriaParserServicer,
@@ -40,14 +42,68 @@ SERVICE_FULL_NAMES = {
 }
 
 
+class BackendWatch:
+    """Keeps health in step with a remote backend: NOT_SERVING while it cannot be reached.
+
+    Checked once before the server accepts calls (so an orchestrator never routes to a
+    server whose Elasticsearch is down), then every `interval` seconds in a daemon thread.
+    """
+
+    def __init__(
+        self,
+        check: Callable[[], None],
+        servicer: health.HealthServicer,
+        names: list[str],
+        interval: float,
+    ) -> None:
+        self._check = check
+        self._servicer = servicer
+        self._names = names
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._serving: bool | None = None
+        self._thread = threading.Thread(target=self._loop, name="backend-watch", daemon=True)
+
+    def probe(self) -> bool:
+        try:
+            self._check()
+            serving, reason = True, ""
+        except BackendUnavailable as exc:
+            serving, reason = False, str(exc)
+        if serving != self._serving:
+            status = health_pb2.HealthCheckResponse.SERVING
+            if not serving:
+                status = health_pb2.HealthCheckResponse.NOT_SERVING
+                log.error("backend unavailable, health NOT_SERVING: %s", reason)
+            elif self._serving is not None:
+                log.info("backend reachable again, health SERVING")
+            for name in ["", *self._names]:
+                self._servicer.set(name, status)
+            self._serving = serving
+        return serving
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self._interval):
+            self.probe()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
 @dataclass(slots=True)
 class RunningServer:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    watch: BackendWatch | None = None
 
     def stop(self, grace: float | None = None) -> None:
         """Marks every service NOT_SERVING first so load balancers drain, then stops."""
+        if self.watch is not None:
+            self.watch.stop()
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
 
@@ -84,9 +140,14 @@ def start_server(
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [SERVICE_FULL_NAMES[s] for s in services]
-    for name in names:
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    watch = None
+    if app.backend_check is None:
+        for name in names:
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    else:
+        watch = BackendWatch(app.backend_check, health_servicer, names, cfg.health_interval_s)
+        watch.probe()
     reflection.enable_server_reflection(
         [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
@@ -94,8 +155,10 @@ def start_server(
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     server.start()
+    if watch is not None:
+        watch.start()
     log.info("listening on %s (port %d): %s", address, port, ", ".join(services))
-    return RunningServer(server, port, health_servicer)
+    return RunningServer(server, port, health_servicer, watch)
 
 
 def serve_forever(running: RunningServer, grace: float) -> None:

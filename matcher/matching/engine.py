@@ -10,10 +10,10 @@ from matcher.errors import InvalidInput
 from matcher.matching.concepts import PatientConcepts, concept_vectors
 from matcher.matching.evaluate import CriterionContext, CriterionEvaluator
 from matcher.matching.rank import build_match, order
-from matcher.model import Match, Sex, Trial, Verdict
+from matcher.model import Criterion, CriterionResult, Match, Sex, Trial, Verdict
 from matcher.profile import patient_index_text, patient_vector, trial_target_text, trial_vector
 from matcher.search.base import Hit, PatientFilters, Query, Retriever, TrialFilters
-from matcher.store.sqlite import SqliteStore
+from matcher.store.base import Store
 
 MAX_LIMIT = 1000
 
@@ -38,7 +38,7 @@ def _relevance(hits: list[Hit]) -> dict[str, float]:
 class MatchingEngine:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         embedder: Embedder,
         evaluator: CriterionEvaluator,
         patient_retriever: Retriever,
@@ -58,10 +58,19 @@ class MatchingEngine:
             raise InvalidInput(f"limit must be between 0 (default, 10) and {MAX_LIMIT}", "limit")
         return limit or 10
 
-    def _contexts(self, trial: Trial) -> list[CriterionContext]:
-        texts = {c.id: (c.concept.text if c.concept else c.text) for c in trial.criteria}
+    def _contexts(self, criteria: list[Criterion]) -> list[CriterionContext]:
+        texts = {c.id: (c.concept.text if c.concept else c.text) for c in criteria}
         vectors = concept_vectors(self._embedder, texts)
-        return [self._evaluator.context(c, vectors.get(c.id)) for c in trial.criteria]
+        return [self._evaluator.context(c, vectors.get(c.id)) for c in criteria]
+
+    def evaluate_criteria(
+        self, patient_id: str, criteria: list[Criterion], index_date: date | None = None
+    ) -> list[CriterionResult]:
+        """Evaluates criteria that belong to no stored trial (criterion-level evaluation)."""
+        record = self._store.get_patient(patient_id)
+        patient = PatientConcepts(record, self._embedder)
+        when = index_date or date.today()
+        return [self._evaluator.evaluate(ctx, patient, when) for ctx in self._contexts(criteria)]
 
     def _evaluate(
         self,
@@ -82,7 +91,9 @@ class MatchingEngine:
         genders: tuple[str, ...] = (),
         postal_prefixes: tuple[str, ...] = (),
         verdicts: frozenset[Verdict] = frozenset(),
+        patient_ids: frozenset[str] | None = None,
     ) -> Ranking:
+        """`patient_ids`, when given, restricts the candidates (re-ranking a known set)."""
         limit = self._check_limit(limit)
         index_date = index_date or date.today()
         trial = self._store.get_trial(trial_id)
@@ -93,6 +104,8 @@ class MatchingEngine:
             index_date, trial.min_age_years, trial.max_age_years, sex, postal_prefixes
         )
         allowed = self._store.filter_patients(filters)
+        if patient_ids is not None:
+            allowed &= patient_ids
         query = Query(
             trial_target_text(trial), trial_vector(trial, self._embedder), filters, allowed
         )
@@ -100,7 +113,7 @@ class MatchingEngine:
         hits = self._patients.search(query, depth)
         relevance = _relevance(hits)
         records = self._store.get_patients([h.id for h in hits])
-        contexts = self._contexts(trial)
+        contexts = self._contexts(trial.criteria)
         matches = [
             self._evaluate(
                 trial,
@@ -116,13 +129,20 @@ class MatchingEngine:
         return Ranking(ordered[:limit], len(allowed))
 
     def rank_trials(
-        self, patient_id: str, limit: int = 10, index_date: date | None = None
+        self,
+        patient_id: str,
+        limit: int = 10,
+        index_date: date | None = None,
+        trial_ids: frozenset[str] | None = None,
     ) -> Ranking:
+        """`trial_ids`, when given, restricts the candidates (re-ranking a known set)."""
         limit = self._check_limit(limit)
         index_date = index_date or date.today()
         record = self._store.get_patient(patient_id)
         filters = TrialFilters(record.age_at(index_date), record.gender)
         allowed = self._store.filter_trials(filters)
+        if trial_ids is not None:
+            allowed &= trial_ids
         patient = PatientConcepts(record, self._embedder)
         query = Query(
             patient_index_text(record), patient_vector(record, self._embedder), filters, allowed
@@ -133,7 +153,11 @@ class MatchingEngine:
         trials = self._store.get_trials([h.id for h in hits])
         matches = [
             self._evaluate(
-                trials[h.id], self._contexts(trials[h.id]), patient, relevance[h.id], index_date
+                trials[h.id],
+                self._contexts(trials[h.id].criteria),
+                patient,
+                relevance[h.id],
+                index_date,
             )
             for h in hits
             if h.id in trials

@@ -58,15 +58,20 @@ STOPWORDS = frozenset(
 MAX_TERMS = 64
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 OR-query of the distinct content words of `text`, each quoted (no syntax)."""
+def query_terms(text: str) -> list[str]:
+    """The distinct content words of `text` (both backends query these same terms)."""
     seen: list[str] = []
     for word in _WORD.findall(text.lower()):
         if word not in STOPWORDS and word not in seen:
             seen.append(word)
         if len(seen) >= MAX_TERMS:
             break
-    return " OR ".join(f'"{w}"' for w in seen)
+    return seen
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 OR-query of the distinct content words of `text`, each quoted (no syntax)."""
+    return " OR ".join(f'"{w}"' for w in query_terms(text))
 
 
 def _allowed(store: SqliteStore, table: str, query: Query) -> frozenset[str] | None:

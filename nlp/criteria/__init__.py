@@ -1,29 +1,29 @@
-"""Eligibility-criteria segmentation and parsing: the API the services layer calls.
+"""Eligibility-criteria segmentation and structuring: the API the services layer calls.
 
-`split_criteria` and the parser are separate on purpose: the rule-based parser is a first
-version, to be replaced by a spaCy NER pipeline behind the same `CriteriaParser` protocol.
+`split_criteria` cuts a textblock into criteria with exact source offsets; `build_parser`
+returns the spaCy pipeline (nlp/criteria/pipeline.yaml) that turns them into `Criterion`
+objects. Nothing is loaded at import time: the pipeline (and the NER, when configured) is
+built when `build_parser` is called.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matcher.trials import CriteriaParser
-from nlp.criteria.parser import RuleBasedParser
-from nlp.criteria.registry import UnknownExtractor, build_extractors
+from nlp.criteria.registry import UnknownExtractor
 from nlp.criteria.split import Segment, split_criteria
 
+if TYPE_CHECKING:
+    from nlp.criteria.pipeline import CriteriaPipeline
 
-def build_parser(config: dict[str, Any] | None = None) -> CriteriaParser:
-    """Build the parser from config, e.g. `{"extractors": ["age", "sex"]}`.
 
-    Cheap: the rule files are loaded once per process and nothing is downloaded.
-    """
-    config = dict(config or {})
-    names = config.pop("extractors", None)
-    if config:
-        raise UnknownExtractor(f"unknown parser config key(s): {', '.join(sorted(config))}")
-    return RuleBasedParser(build_extractors(names))
+def build_parser(config: dict[str, Any] | None = None) -> CriteriaPipeline:
+    """The criteria pipeline with optional overrides, e.g. `{"extractors": ["age", "sex"]}`,
+    `{"ner": "off"}`. Unknown keys or names raise `UnknownExtractor`."""
+    from nlp.criteria.pipeline import build_pipeline
+
+    return build_pipeline(config)
 
 
 __all__ = [

@@ -1,67 +1,114 @@
-"""The first, rule-based criteria parser: split, run extractors, never drop a segment.
-
-It sits behind the `CriteriaParser` protocol so that the planned spaCy NER pipeline can replace
-it without touching the services layer.
+"""From one analysed segment to its criteria: run the extractors, never drop a segment.
 
 Decisions:
 - A segment with several facets yields several criteria with the same span ("Men and women
   aged 18-65 with type 2 diabetes" -> age, sex, condition), because the matcher evaluates one
   facet per criterion.
 - OR lists become one criterion per alternative sharing a `group`; negated lists ("no A or B")
-  become independent negated criteria (De Morgan), see `extractors/clinical.py`.
-- A segment nothing recognises becomes one OTHER criterion with its full text.
+  become independent negated criteria (De Morgan). Segments that are alternatives of one
+  another (children of "at least one of the following:", items joined by "OR") put all their
+  criteria in one group.
+- A segment nothing recognises becomes one OTHER criterion with its full text and everything
+  that was recognised in it as entities.
+- Entities are kept in segment-text offsets while extracting and mapped to exact offsets in
+  the submitted text at the end.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from matcher.model import Category, Criterion
-from nlp.criteria.extractors.base import COMMON, Extractor, Prepared
-from nlp.criteria.split import Segment, split_criteria
+from matcher.model import Category, Criterion, Entity
+from nlp.criteria.analysis import Prepared, Span
+from nlp.criteria.extractors.base import Extractor
+from nlp.criteria.split import Segment
+from nlp.criteria.text import COMMON
 
 _DEFINITION = re.compile("|".join(f"(?:{c})" for c in COMMON.definition_cues), re.I)
+_TRIM = " \t,;:.-("
 
 
-class RuleBasedParser:
+class CriteriaBuilder:
     """Applies extractors in priority order; see the registry for how that order is chosen."""
 
     def __init__(self, extractors: Sequence[Extractor]) -> None:
         self.extractors = list(extractors)
 
-    def parse(self, text: str, *, id_prefix: str = "c") -> list[Criterion]:
-        out: list[Criterion] = []
-        groups: dict[str, str] = {}
-        for segment in split_criteria(text):
-            for crit in self.parse_segment(segment):
-                crit.id = f"{id_prefix}{len(out) + 1}"
-                if crit.group:
-                    crit.group = groups.setdefault(crit.group, f"{id_prefix}g{len(groups) + 1}")
-                out.append(crit)
-        return out
+    def build(self, segment: Segment, spans: Iterable[Span] = ()) -> list[Criterion]:
+        return self.build_prepared(Prepared(segment, list(spans)))
 
-    def parse_segment(self, segment: Segment) -> list[Criterion]:
-        prepared = Prepared(segment)
+    def build_prepared(self, p: Prepared) -> list[Criterion]:
         claimed = False
+        contest: list[list[Criterion]] = []
         for extractor in self.extractors:
             if extractor.exclusive and claimed:
                 continue
-            found = extractor.extract(prepared)
-            prepared.found.extend(found)
-            claimed = claimed or (extractor.exclusive and bool(found))
-        if prepared.found:
-            return _group_definitions(segment, prepared.found)
-        return [
-            Criterion(
-                id="",
-                kind=segment.kind,
-                text=segment.text,
-                category=Category.OTHER,
-                span_start=segment.start,
-                span_end=segment.end,
-            )
-        ]
+            found = extractor.extract(p)
+            if extractor.competes and not claimed:
+                contest.append(found)  # decided below: the earliest concept wins
+                continue
+            p.found.extend(found)
+            claimed = claimed or ((extractor.exclusive or extractor.claims) and bool(found))
+        if not claimed and contest:
+            p.found.extend(min(contest, key=_first_position))
+        seg = p.segment
+        if p.found:
+            out = _group_definitions(seg, p.found)
+        else:
+            out = [
+                Criterion(
+                    id="",
+                    kind=seg.kind,
+                    text=seg.text,
+                    category=Category.OTHER,
+                    span_start=seg.start,
+                    span_end=seg.end,
+                    entities=recognised(p),
+                )
+            ]
+        for crit in out:
+            crit.entities = _to_source(seg, crit.entities)
+            if seg.group:
+                crit.group = f"seg:{seg.group}"
+        return out
+
+
+def _first_position(found: list[Criterion]) -> float:
+    """Where a competing extractor's first concept starts; nothing found sorts last."""
+    starts = [e.start for c in found for e in c.entities[:1]]
+    return min(starts) if starts else (float("inf") if not found else 1e9)
+
+
+def recognised(p: Prepared) -> list[Entity]:
+    """Everything recognised in a segment (segment-text offsets), for OTHER criteria."""
+    found = [(s.type, s.start, s.end) for s in p.spans]
+    found += [("Value", q.start, q.end) for q in p.quantities]
+    found += [("Temporal", w.start, w.end) for w in p.windows]
+    found += [("Negation", a, b) for a, b, _, _ in p.negation_scopes]
+    found.sort(key=lambda t: (t[1], -t[2]))
+    return [Entity(t, p.text[a:b], a, b) for t, a, b in found if b > a]
+
+
+def _to_source(seg: Segment, entities: list[Entity]) -> list[Entity]:
+    out: list[Entity] = []
+    seen: set[tuple[str, int, int]] = set()
+    for e in entities:
+        a, b = e.start, e.end
+        while a < b and seg.text[a] in _TRIM:
+            a += 1
+        while b > a and seg.text[b - 1] in _TRIM + ")":
+            if seg.text[b - 1] == ")" and seg.text[a:b].count("(") >= seg.text[a:b].count(")"):
+                break
+            b -= 1
+        if b <= a:
+            continue
+        start, end = seg.source_span(a, b)
+        key = (e.type, start, end)
+        if key not in seen:
+            seen.add(key)
+            out.append(Entity(e.type, seg.text[a:b], start, end))
+    return out
 
 
 def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criterion]:
@@ -74,3 +121,16 @@ def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criteri
     for crit in [*conditions, *labs]:
         crit.group = group
     return found
+
+
+def assign_ids(per_segment: Iterable[list[Criterion]], id_prefix: str) -> list[Criterion]:
+    """Number criteria in text order and turn group keys into per-trial group ids."""
+    out: list[Criterion] = []
+    groups: dict[str, str] = {}
+    for criteria in per_segment:
+        for crit in criteria:
+            crit.id = f"{id_prefix}{len(out) + 1}"
+            if crit.group:
+                crit.group = groups.setdefault(crit.group, f"{id_prefix}g{len(groups) + 1}")
+            out.append(crit)
+    return out

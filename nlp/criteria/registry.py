@@ -1,8 +1,11 @@
 """Which extractors run, in which order: the one place a deployment (or a test) configures.
 
-Order is priority: facet extractors (age, sex, lab, performance status) add criteria freely,
-while the first `exclusive` extractor that fires claims the segment's clinical concept, so the
-more specific ones (pregnancy, consent, procedure, medication) must come before condition.
+Order is priority: facet extractors (age, sex, performance status, biomarker, lab) add
+criteria freely and claim the spans they read (a lab value is not also a scale, "EGFR
+mutation" is not the kidney's eGFR); the NER concept extractor then turns recognised clinical
+spans into criteria and claims the segment; otherwise the first `exclusive` rule extractor
+that fires claims the segment's clinical concept, so the more specific ones (pregnancy,
+consent, procedure, medication) must come before condition.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Sequence
 from matcher.errors import TrialmatchError
 from nlp.criteria.extractors.age import AgeExtractor
 from nlp.criteria.extractors.base import Extractor
+from nlp.criteria.extractors.biomarker import BiomarkerExtractor
+from nlp.criteria.extractors.concepts import ConceptExtractor
 from nlp.criteria.extractors.condition import ConditionExtractor
 from nlp.criteria.extractors.consent import ConsentExtractor
 from nlp.criteria.extractors.lab_threshold import LabThresholdExtractor
@@ -26,10 +31,12 @@ EXTRACTORS: dict[str, type[Extractor]] = {
     for cls in (
         AgeExtractor,
         SexExtractor,
-        LabThresholdExtractor,
         PerformanceStatusExtractor,
+        BiomarkerExtractor,
+        LabThresholdExtractor,
         PregnancyExtractor,
         ConsentExtractor,
+        ConceptExtractor,
         ProcedureExtractor,
         MedicationExtractor,
         ConditionExtractor,
@@ -39,7 +46,7 @@ DEFAULT_ORDER: tuple[str, ...] = tuple(EXTRACTORS)
 
 
 class UnknownExtractor(TrialmatchError):
-    """The parser configuration names an extractor that does not exist."""
+    """The parser configuration names an extractor or setting that does not exist."""
 
 
 def build_extractors(names: Sequence[str] | None = None) -> list[Extractor]:

@@ -1,36 +1,47 @@
 """Segment a ClinicalTrials.gov eligibility textblock into one piece of text per criterion.
 
-The splitter is deliberately separate from the parser: the later spaCy NER pipeline will replace
-the parser but still needs the same segments, and the offsets let a UI highlight the source text
-of every criterion. It works line by line because the registry's textblocks are laid out by
-lines (bullets, hanging indents, blank-line paragraphs); a flattened single-line variant is
-handled by splitting at inline headings and inline bullets first.
+The splitter is separate from the parser because every consumer (rules, NER, a UI highlighting
+the source) needs the same segments with exact offsets into the submitted text, `\\r\\n`
+included. It works line by line because the registry's textblocks are laid out by lines
+(bullets, hanging indents, blank-line paragraphs); flattened variants ("inclusion criteria: -
+a - b exclusion criteria: ...", PDQ runs "Hepatic: Bilirubin ... Renal: Creatinine ...") are
+cut at inline headings, bullets, labels and sentence starts (see `layout.py`).
 
 Decisions:
-- Nested bullets are emitted as their own segments (a sub-bullet is usually a criterion in its
-  own right, e.g. lab limits under "Hepatic:"), with `depth` and `parent` (the index of the
-  parent segment in the returned list) so that a consumer can re-attach them; the parent line
-  ("... at least one of the following:") is kept as a segment too.
-- Headings ("Inclusion Criteria:", "Patients must have:", "Excluded:") switch the kind and are
-  not criteria; short sub-headings ("Disease characteristics:", "Hepatic:") become `context`.
-- Text before any heading is inclusion. Nothing else is dropped: every other non-blank
-  character ends up inside exactly one segment.
+- Nested bullets are their own segments (a sub-bullet is usually a criterion in its own right),
+  with `depth` and `parent` (index of the parent segment in the returned list); the parent line
+  is kept too.
+- Segments that are alternatives share a `group`: the children of "at least one of the
+  following:" and items joined by a stand-alone "OR" line or a trailing "... or".
+- The children of an exception line ("History of cancer, except:") are part of that
+  criterion, not criteria of their own: as separate exclusions they would exclude exactly the
+  patients the protocol lets in. They are merged into the parent segment.
+- Headings ("Inclusion Criteria:", "EXCLUSION CRITERIA - Donor:", "Patients must have:")
+  switch the kind and are not criteria; short sub-headings ("Hepatic:") become `context`.
+- Text before any heading is inclusion. Nothing else is dropped: every non-blank character
+  other than headings, bullets and OR/AND connector lines is inside exactly one segment.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from matcher.model import CriterionKind
+from nlp.criteria.layout import Flat, split_item
 from nlp.rules_loader import HeadingRules, load_rules
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One criterion's text, cleaned, with offsets into the original textblock."""
+    """One criterion's text, cleaned of bullets and line wraps, mapped back to the source.
+
+    `pieces` holds (offset in `text`, offset in the source) for every word, so that a span
+    found in the cleaned text maps to exact source offsets (`source_span`).
+    """
 
     kind: CriterionKind
     text: str
@@ -39,9 +50,27 @@ class Segment:
     depth: int = 0
     parent: int | None = None
     context: str = ""
+    group: str = ""
+    pieces: tuple[tuple[int, int], ...] = ()
+
+    def source_offset(self, i: int) -> int:
+        """Source offset of character `i` of `text` (inside the word that contains it)."""
+        if not self.pieces:
+            return self.start + i
+        n = bisect.bisect_right(self.pieces, (i, float("inf"))) - 1
+        tpos, spos = self.pieces[max(n, 0)]
+        return spos + max(i - tpos, 0)
+
+    def source_span(self, a: int, b: int) -> tuple[int, int]:
+        """Source offsets of `text[a:b]` (b exclusive)."""
+        if b <= a:
+            start = self.source_offset(a)
+            return start, start
+        return self.source_offset(a), self.source_offset(b - 1) + 1
 
 
 _RULES = load_rules("headings", HeadingRules)
+_QUAL = _RULES.heading_qualifier
 _MAIN_HEADINGS = [
     (CriterionKind(sec.kind), p) for sec in _RULES.sections if sec.inline for p in sec.patterns
 ]
@@ -54,9 +83,14 @@ _INLINE_RE = re.compile(
     re.IGNORECASE,
 )
 _EOL = r"|-?\s*$"
-# Main headings may omit the colon at the end of a line; others ("Patients must have:") need it.
+# Main headings may carry a qualifier ("- Donor", "for cohort B") and may omit the colon at the
+# end of a line; the others ("Patients must have:") need their colon.
 _LINE_HEADING_RE = [
-    (kind, main, re.compile(rf"(?:{p})\s*(?::\s*-?\s*{_EOL if main else ''})", re.I))
+    (
+        kind,
+        main,
+        re.compile(rf"(?:{p})(?P<qual>{_QUAL if main else ''})\s*(?::\s*-?\s*{_EOL if main else ''})", re.I),
+    )
     for kind, p in _LINE_HEADINGS
     for main in [(kind, p) in _MAIN_HEADINGS]
 ]
@@ -65,8 +99,19 @@ _MARKER = re.compile(
     r"|\(?(?:[a-zA-Z]|i{1,3}|iv|vi{0,3}|ix|x)[.)](?=\s))\s*"
 )
 _INLINE_BULLET = re.compile(r"\s(?:[-•*]|\(?\d{1,2}[.)]|\(\d{1,2}\))\s+(?=[^\W\d_]|[<>≥≤(])")
+_INLINE_SEMICOLON = re.compile(r";\s+(?=\S)")
+_CONNECTOR = re.compile(r"[-\s*_=(]*(?P<word>or|and|and/or)[-\s*_=):]*", re.IGNORECASE)
+_TRAILING_OR = re.compile(r"[\s;,]+(?:or|OR|Or)\s*$")
+_LEADING_OR = re.compile(r"^(?:or|OR|Or)\s+")
+_ANY_OF = re.compile(_RULES.any_of_parent, re.IGNORECASE)
+_EXCEPTION_PARENT = re.compile(_RULES.exception_parent, re.IGNORECASE)
+_BANNER = re.compile(r"[-=*_#~]{2,}\s*(?P<label>[^-=*_#~:]{2,60}?)\s*:?\s*[-=*_#~]{2,}:?")
+_LABEL_END = re.compile(
+    r"(?<![\w/])(?:" + "|".join(_RULES.inline_labels) + r")\s*:$", re.IGNORECASE
+)
 _TERMINAL = (".", ";", "!", "?", ":")
-_WRAP_WIDTH = 60  # a line at least this long that ends mid-sentence was wrapped
+_WRAP_SLACK = 10  # a wrapped line falls short of the wrap width by less than a long word
+_WRAP_DEFAULT = 75  # registry textblocks wrap at 80-100 columns, indentation included
 
 
 @dataclass(slots=True)
@@ -78,6 +123,7 @@ class _Item:
     depth: int = 0
     parent_uid: int | None = None
     marker: str = ""
+    alt_prev: bool = False
     spans: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -93,18 +139,20 @@ def _is_subheading(body: str) -> bool:
     if len(body) > _RULES.subheading_max_chars or len(body.split()) > _RULES.subheading_max_words:
         return False
     if body.endswith(":"):
-        return True
+        return not _ANY_OF.search(body) and not _EXCEPTION_PARENT.search(body)
     return len(body.split()) >= 2 and body.isupper() and not any(c.isdigit() for c in body)
 
 
-def _heading_at(content: str) -> tuple[CriterionKind, bool, int] | None:
-    """(kind, is_main, length of the heading) if `content` starts with a heading."""
+def _heading_at(content: str) -> tuple[CriterionKind, bool, int, str] | None:
+    """(kind, is_main, length, qualifier) if `content` starts with a heading."""
     body = _MARKER.match(content)
     skip = body.end() if body and body.end() < len(content) else 0
     for kind, main, rx in _LINE_HEADING_RE:
         m = rx.match(content, skip)
         if m:
-            return kind, main, m.end()
+            qual = re.sub(r"^[\s\-–—(]+|[\s)]+$", "", m.group("qual") or "")
+            qual = re.sub(r"^(?:for|related to|specific to|applicable to|in|of)\s+", "", qual)
+            return kind, main, m.end(), qual
     return None
 
 
@@ -120,26 +168,35 @@ class _Splitter:
         self.blank = True
         self.prev_line = ""
         self.uid = 0
+        self.pending_alt = False
+        self.wrap_width = _wrap_width(text)
 
     # --- state changes ----------------------------------------------------------------
     def close(self) -> None:
         if self.item is not None and self.item.spans:
+            a, b = self.item.spans[-1]
+            m = _TRAILING_OR.search(self.text, a, b)
+            if m is not None and m.end() == b and m.start() > a:
+                self.item.spans[-1] = (a, m.start())
+                self.pending_alt = True
             self.items.append(self.item)
         self.item = None
 
-    def heading(self, kind: CriterionKind, main: bool, label: str) -> None:
+    def heading(self, kind: CriterionKind, main: bool, label: str, qual: str = "") -> None:
         self.close()
         self.stack.clear()
+        self.pending_alt = False
         self.kind = kind
         if main:
             self.section = kind
-            self.context = ""
+            self.context = qual
         else:
             self.context = label
 
     def subheading(self, label: str) -> None:
         self.close()
         self.stack.clear()
+        self.pending_alt = False
         self.kind = self.section
         self.context = label
 
@@ -154,6 +211,7 @@ class _Splitter:
             self.stack.clear()
         self.uid += 1
         self.item = _Item(self.kind, self.context, self.uid, indent, len(self.stack), parent)
+        self.item.alt_prev, self.pending_alt = self.pending_alt, False
         if nested:
             self.stack.append((indent, self.uid))
         return self.item
@@ -163,19 +221,32 @@ class _Splitter:
         lead = len(raw) - len(raw.lstrip())
         trail = len(raw.rstrip())
         if trail > lead and self.item is not None:
+            if not self.item.spans and _LEADING_OR.match(raw[lead:]) and self.items:
+                self.item.alt_prev = True
             self.item.spans.append((start + lead, start + trail))
 
     # --- line handling ----------------------------------------------------------------
     def line(self, start: int, line: str) -> None:
         indent = len(line) - len(line.lstrip())
         content = line.strip()
+        connector = _CONNECTOR.fullmatch(content)
+        if connector is not None:
+            self.close()
+            self.pending_alt = connector.group("word").lower() != "and"
+            self.blank = True
+            return
+        banner = _BANNER.fullmatch(content)
+        if banner is not None:  # "--Disease Characteristics--", "** Cohort B **"
+            self.subheading(banner.group("label"))
+            self.blank = True
+            return
         pos = start + indent
         pieces = self._inline_pieces(content, pos)
         flattened = len(pieces) > 1 or any(isinstance(p, tuple) and p[0] == "h" for p in pieces)
         for piece in pieces:
             if piece[0] == "h":
-                _, kind, main, label = piece
-                self.heading(kind, main, label)
+                _, kind, main, label, qual = piece
+                self.heading(kind, main, label, qual)
                 continue
             _, p_start, p_end, at_line_start = piece
             for b_start, b_end, first in self._bullets(p_start, p_end, flattened):
@@ -188,27 +259,33 @@ class _Splitter:
         head = _heading_at(content)
         offset = 0
         if head is not None:
-            kind, main, length = head
+            kind, main, length, qual = head
             label = re.sub(r"^[^\w]+|[\s:\-]+$", "", content[:length])
-            pieces.append(("h", kind, main, label))
+            pieces.append(("h", kind, main, label, qual))
             offset = length
         at_start = offset == 0
         for m in _INLINE_RE.finditer(content, offset):
             if m.start() > offset:
                 pieces.append(("t", pos + offset, pos + m.start(), at_start))
             kind = next(k for n, (k, _) in enumerate(_MAIN_HEADINGS) if m.group(f"i{n}"))
-            pieces.append(("h", kind, True, m.group().rstrip(": -")))
+            pieces.append(("h", kind, True, m.group().rstrip(": -"), ""))
             offset, at_start = m.end(), False
         if offset < len(content):
             pieces.append(("t", pos + offset, pos + len(content), at_start))
         return pieces
 
     def _bullets(self, start: int, end: int, flattened: bool) -> Iterator[tuple[int, int, bool]]:
-        """Split a flattened run "- a - b" at its inline bullets (never inside "18 - 65")."""
+        """Split a flattened run "- a - b" at its inline bullets (never inside "18 - 65").
+
+        A flattened run without bullets ("inclusion criteria: a; b; c") is cut after its
+        semicolons instead.
+        """
         raw = self.text[start:end]
         # The bullet must be followed by a word, so "18 - 65" is never cut.
-        cuts = [m.start() + 1 for m in _INLINE_BULLET.finditer(raw)]
+        cuts = _sequenced(raw, [m.start() + 1 for m in _INLINE_BULLET.finditer(raw)])
         starts_bulleted = _MARKER.match(raw.lstrip()) is not None
+        if flattened and not cuts:
+            cuts = [m.end() for m in _INLINE_SEMICOLON.finditer(raw)]
         if not cuts or not (flattened or (starts_bulleted and len(cuts) >= 2)):
             yield start, end, True
             return
@@ -241,58 +318,137 @@ class _Splitter:
         if not self.item.spans or not body or body[0].islower() or body[0] in "([,;&/-–":
             return True
         prev = self.prev_line.rstrip()
+        if _LABEL_END.search(prev) and len(prev) >= self.wrap_width:
+            return True  # a PDQ run wrapped right after its label: "... 100,000/mm3 Hepatic:"
         if prev.endswith(_TERMINAL):
             return False
-        return len(prev) >= _WRAP_WIDTH or indent > self.item.marker_indent
+        return len(prev) >= self.wrap_width or indent > self.item.marker_indent
 
+    # --- structure --------------------------------------------------------------------
     def finish(self) -> list[Segment]:
         self.close()
+        items = _merge_exceptions(self.text, self.items)
+        groups = _alternatives(self.text, items)
         index: dict[int, int] = {}
         out: list[Segment] = []
-        for item in self.items:
+        for item in items:
             parent = index.get(item.parent_uid) if item.parent_uid is not None else None
             index[item.uid] = len(out)
-            for spans in _enumerated(self.text, item):
-                start, end = spans[0][0], spans[-1][1]
-                text = " ".join(" ".join(self.text[a:b].split()) for a, b in spans)
-                out.append(Segment(item.kind, text, start, end, item.depth, parent, item.context))
+            flat = Flat.from_spans(self.text, item.spans)
+            parts = split_item(flat, item.marker, _RULES)
+            for n, part in enumerate(parts):
+                group = groups.get(item.uid, "")
+                if not group and (part.alt_prev or (n + 1 < len(parts) and parts[n + 1].alt_prev)):
+                    run = n
+                    while run > 0 and parts[run].alt_prev:
+                        run -= 1
+                    group = f"s{item.uid}.{run}"
+                context = part.context or item.context
+                out.append(
+                    Segment(
+                        item.kind,
+                        part.text,
+                        part.start,
+                        part.end,
+                        item.depth,
+                        parent,
+                        context,
+                        group,
+                        part.pieces,
+                    )
+                )
         return out
 
 
-def _enumerated(text: str, item: _Item) -> list[list[tuple[int, int]]]:
-    """Split a paragraph numbered inline, "(1) a ... (2) b ...", at its numbers.
+def _sequenced(raw: str, cuts: list[int]) -> list[int]:
+    """Keep dash bullets, and numbered ones only when they count up: "(1) a (2) b" is a list,
+    "score of Mild (2) or Moderate (3)" is not."""
+    first = re.match(r"\s*\(?(\d{1,2})[.)]", raw)
+    expected = int(first.group(1)) + 1 if first else 1
+    out: list[int] = []
+    for cut in cuts:
+        number = re.match(r"\(?(\d{1,2})[.)]", raw[cut:])
+        if number is None:
+            out.append(cut)
+        elif int(number.group(1)) == expected:
+            out.append(cut)
+            expected += 1
+    return out
 
-    Only items that themselves start with number 1 qualify, and the numbers must run in
-    sequence, so a stray "(2)" inside a sentence never cuts it.
+
+def _wrap_width(text: str) -> int:
+    """The length from which a line ending mid-sentence counts as wrapped.
+
+    Learnt from the text itself: lines followed by a lower-case continuation were certainly
+    wrapped, so the shortest of them (less a word) is the block's wrap width. Without such
+    evidence a block whose lines are one criterion each is not glued together.
     """
-    first = re.fullmatch(r"\(?1([.)])", item.marker)
-    if first is None:
-        return [item.spans]
-    close = re.escape(first.group(1))
-    open_ = r"\(" if item.marker.startswith("(") else r"(?<![\w.])"
-    cuts: list[int] = []
-    n = 2
-    for a, b in item.spans:
-        pos = a
-        while m := re.compile(rf"{open_}{n}{close}(?:\s|$)").search(text, pos, b):
-            cuts.append(m.start())
-            pos, n = m.end(), n + 1
-    if not cuts:
-        return [item.spans]
-    groups: list[list[tuple[int, int]]] = [[]]
-    bounds = iter([*cuts, None])
-    cut = next(bounds)
-    for a, b in item.spans:
-        while cut is not None and a <= cut < b:
-            if cut > a and text[a:cut].strip():
-                groups[-1].append((a, a + len(text[a:cut].rstrip())))
-            groups.append([])
-            nxt = re.match(r"\(?\d+[.)]\s*", text[cut:b])
-            a = cut + (nxt.end() if nxt else 0)
-            cut = next(bounds)
-        if text[a:b].strip():
-            groups[-1].append((a, b))
-    return [g for g in groups if g]
+    lengths = [
+        len(a.rstrip())
+        for a, b in itertools.pairwise(text.splitlines())
+        if a.strip() and b.strip() and b.strip()[0].islower()
+    ]
+    return min(lengths) - _WRAP_SLACK if lengths else _WRAP_DEFAULT
+
+
+def _item_text(text: str, item: _Item) -> str:
+    return " ".join(" ".join(text[a:b].split()) for a, b in item.spans)
+
+
+def _descendants(items: list[_Item], n: int) -> int:
+    """How many items after items[n] descend from it (they follow it contiguously)."""
+    family = {items[n].uid}
+    count = 0
+    for later in items[n + 1 :]:
+        if later.parent_uid not in family:
+            break
+        family.add(later.uid)
+        count += 1
+    return count
+
+
+def _merge_exceptions(text: str, items: list[_Item]) -> list[_Item]:
+    """Fold the children of "..., except:" lines into that line's item."""
+    out: list[_Item] = []
+    n = 0
+    while n < len(items):
+        item = items[n]
+        kids = _descendants(items, n) if _EXCEPTION_PARENT.search(_item_text(text, item)) else 0
+        for child in items[n + 1 : n + 1 + kids]:
+            item.spans.extend(child.spans)
+        out.append(item)
+        n += 1 + kids
+    return out
+
+
+def _alternatives(text: str, items: list[_Item]) -> dict[int, str]:
+    """uid -> group for items that are alternatives of one another."""
+    root: dict[int, int] = {}
+
+    def find(uid: int) -> int:
+        while root.get(uid, uid) != uid:
+            uid = root[uid]
+        return uid
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            root[max(ra, rb)] = min(ra, rb)
+
+    members: set[int] = set()
+    any_parents = {it.uid for it in items if _ANY_OF.search(_item_text(text, it))}
+    by_parent: dict[int, list[int]] = {}
+    for prev, item in itertools.pairwise([None, *items]):
+        if item.parent_uid in any_parents:
+            by_parent.setdefault(item.parent_uid, []).append(item.uid)
+        if item.alt_prev and prev is not None:
+            union(prev.uid, item.uid)
+            members.update((prev.uid, item.uid))
+    for kids in by_parent.values():
+        for kid in kids:
+            union(kids[0], kid)
+        members.update(kids)
+    return {uid: f"s{find(uid)}" for uid in members}
 
 
 def split_criteria(text: str) -> list[Segment]:

@@ -6,7 +6,7 @@ import re
 from typing import ClassVar
 
 from matcher.model import Category, Criterion
-from nlp.criteria.extractors.base import NUM, POSTFIX, Extractor, Prepared, compile_ci
+from nlp.criteria.extractors.base import NUM, POSTFIX, EntityRef, Extractor, Prepared, compile_ci
 from nlp.rules_loader import AgeRules, load_rules
 
 _R = load_rules("age", AgeRules)
@@ -44,13 +44,21 @@ class AgeExtractor(Extractor):
         m = self.explicit.search(text)
         if m is not None and self.blockers.search(text[max(0, m.start() - 30) : m.start()]):
             m = None
+        shift = 0
         if m is None and p.segment.context.lower().startswith("age"):
-            m = self.explicit.search("age " + text)
+            m, shift = self.explicit.search("age " + text), 4
         if m is None:
-            m = next((b for b in self.bare.finditer(text) if self._anchored(text, b)), None)
+            shift = 0
+            m = next(
+                (b for b in self.bare.finditer(text) if self._anchored(text, b) and _not_time(p, b)),
+                None,
+            )
         if m is None:
             return []
-        return [self._criterion(p, m)]
+        a, b = p.orig(max(m.start() - shift, 0), max(m.end() - shift, 0))
+        while b > a and p.text[b - 1] in " ,;.":
+            b -= 1
+        return [self._criterion(p, m, [("Person", a, b)])]
 
     def _anchored(self, text: str, m: re.Match[str]) -> bool:
         unit = _unit(m)
@@ -63,16 +71,29 @@ class AgeExtractor(Extractor):
             m.group("tail") or m.group("post") or m.start() <= 8 or self.context.search(before)
         )
 
-    def _criterion(self, p: Prepared, m: re.Match[str]) -> Criterion:
+    def _criterion(self, p: Prepared, m: re.Match[str], refs: list[EntityRef]) -> Criterion:
         scale = _YEARS[_unit(m) or "years"]
         low = round(float(m.group("v")) * _YEARS[_unit(m, ("a", "b")) or "years"], 4)
         if m.group("h") and (m.group("conn") != "and" or "between" in m.group()):
             high = round(float(m.group("h")) * scale, 4)
             return self.make(
-                p, "age", comparator="between", value=low, value_high=high, unit="years"
+                p, "age", comparator="between", value=low, value_high=high, unit="years", refs=refs
             )
         cmp = m.group("cmp") or POSTFIX.get(m.group("post") or "", "") or "="
-        return self.make(p, "age", comparator=cmp, value=low, unit="years")
+        return self.make(p, "age", comparator=cmp, value=low, unit="years", refs=refs)
+
+
+def _not_time(p: Prepared, m: re.Match[str]) -> bool:
+    """"At least 4 weeks since chemotherapy" is a window, not an age, unless it says "old";
+    "born at >= 37 weeks gestational age" is a gestational age, not the patient's."""
+    if _GESTATION.match(p.norm, m.end()):
+        return False
+    if m.group("tail"):
+        return True
+    return not any(w.item.start < m.end() and m.start() < w.item.end for w in p.windows)
+
+
+_GESTATION = re.compile(r"\s*(?:of\s+)?(?:gestation|post-?menstrual|corrected|post-?conceptional)")
 
 
 def _unit(m: re.Match[str], sides: tuple[str, ...] = ("b", "a")) -> str | None:

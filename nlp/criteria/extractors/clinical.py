@@ -1,4 +1,10 @@
-"""Shared phrase logic for the condition, medication and procedure extractors."""
+"""Shared phrase logic for the rule-based condition, medication and procedure extractors.
+
+These read a concept phrase after a cue ("history of", "treated with") when the NER found no
+concept in the segment (see `concepts.py` for the NER path). The phrase is cut at stop words,
+split at "or", stripped of cue and qualifier words, and located in the segment so that its
+entity, negation scope and temporal window come from the same analysis as everything else.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,12 @@ from itertools import count
 
 from matcher.model import Criterion
 from nlp.criteria.extractors.base import (
+    EntityRef,
     Extractor,
     Prepared,
     compile_ci,
-    is_negated,
     phrase_after,
     split_or,
-    window_days,
 )
 from nlp.rules_loader import ClinicalRules, load_rules
 
@@ -21,39 +26,97 @@ RULES = load_rules("clinical", ClinicalRules)
 STRIP = compile_ci(RULES.condition.strip_leading)
 _LEAD_NEG = compile_ci(r"^(?:(?:no|not|without|never|none|must not have|free of)\s+)+")
 _GROUPS = count(1)
+# Which entity type a rule-found phrase is, per extractor category.
+ENTITY_TYPE = {"condition": "Condition", "medication": "Drug", "procedure": "Procedure"}
+
+
+_TRAIL_STATUS = compile_ci(r"[\s-]+(?:negative|positive|seronegative|seropositive)$")
 
 
 def clean(phrase: str) -> str:
     phrase = _LEAD_NEG.sub("", phrase.strip())
     phrase = STRIP.sub("", phrase)
+    phrase = _TRAIL_STATUS.sub("", phrase.strip(" ,.;:-"))
     return phrase.strip(" ,.;:-")
 
 
+def floor(p: Prepared, pos: int) -> int:
+    """Where a cue-less phrase ending at `pos` may start: after any time or value before it
+    ("At least 4 weeks since prior chemotherapy" -> "prior chemotherapy")."""
+    ends = [loc.end for loc in (*p.windows, *p.quantities) if loc.end <= pos]
+    return max(ends, default=0)
+
+
 def head_phrase(text: str, start: int, head: re.Match[str], max_words: int = 5) -> str:
-    """The words from `start` up to and including a head word ("major surgery")."""
-    words = text[start : head.end()].split()[-max_words:]
+    """The words from `start` up to and including a head word ("major surgery"), never
+    reaching back over clause punctuation ("Note: Carboplatin" -> "Carboplatin")."""
+    chunk = text[start : head.end()]
+    cut = max((m.end() for m in re.finditer(r"[;:.,()\[\]]\s", chunk)), default=0)
+    words = chunk[cut:].split()[-max_words:]
     return clean(" ".join(words))
+
+
+def _cut_at_time(p: Prepared, phrase: str, start: int) -> str:
+    """A phrase ends where a window or value begins ("diabetes of 10 years or longer")."""
+    where = _locate(p.text, phrase, start)
+    if where is None:
+        return phrase
+    a, b = where
+    cuts = [loc.start for loc in (*p.windows, *p.quantities) if a < loc.start < b]
+    if not cuts:
+        return phrase
+    return re.sub(r"\s+(?:of|for|with|at|in|and|or)$", "", p.text[a : min(cuts)].rstrip(" ,"))
+
+
+def _locate(text: str, part: str, start: int) -> tuple[int, int] | None:
+    at = text.find(part, start)
+    if at < 0:
+        at = text.lower().find(part.lower(), start)
+    return (at, at + len(part)) if at >= 0 else None
 
 
 def criteria_for(
     ex: Extractor, p: Prepared, phrase: str, start: int, *, negated: bool | None = None
 ) -> list[Criterion]:
-    """One criterion per OR alternative.
+    """One criterion per OR alternative of `phrase` (found at or after `start`).
 
     Alternatives share a `group` (the model's OR), except under negation: "no A or B" means
     neither A nor B, so the negated alternatives are independent criteria that must all hold.
     """
     leading_negation = bool(_LEAD_NEG.match(phrase.strip()))
-    phrase = clean(phrase)
-    if not phrase:
+    phrase = _cut_at_time(p, phrase, start)
+    if not clean(phrase):
         return []
-    if negated is None:
-        negated = leading_negation or is_negated(p.main[:start])
-    neg = negated
-    window = window_days(p.main)
-    parts = [c for c in (clean(x) for x in split_or(phrase)) if c]
-    group = f"or{next(_GROUPS)}" if len(parts) > 1 and not neg else ""
-    return [ex.make(p, part, negated=neg, window_days=window, group=group) for part in parts]
+    parts = [c for c in (clean(x) for x in split_or(clean(phrase))) if c]
+    located = [_locate(p.text, part, start) for part in parts]
+    event = ex.category.value != "condition"
+    kind = ENTITY_TYPE.get(ex.category.value, "Condition")
+    out: list[Criterion] = []
+    for part, where in zip(parts, located, strict=True):
+        a, b = where if where else (start, start)
+        neg = negated if negated is not None else (leading_negation or p.negated(a, b))
+        refs: list[EntityRef] = [(kind, a, b)] if where else []
+        cue = p.negation_cue(a, b)
+        if neg and cue:
+            refs.append(("Negation", *cue))
+        timing = p.timing(a, b, event=event)
+        if timing.span is not None:
+            refs.append(("Temporal", *timing.span))
+        out.append(
+            ex.make(
+                p,
+                part,
+                negated=neg != timing.flips_negation,
+                window_days=timing.window_days,
+                duration_days=timing.duration_days,
+                refs=refs,
+            )
+        )
+    if len(out) > 1 and not any(c.negated for c in out):
+        group = f"or{next(_GROUPS)}"
+        for crit in out:
+            crit.group = group
+    return out
 
 
-__all__ = ["RULES", "clean", "criteria_for", "head_phrase", "phrase_after"]
+__all__ = ["RULES", "clean", "criteria_for", "floor", "head_phrase", "phrase_after"]

@@ -23,12 +23,18 @@ class ConditionExtractor(Extractor):
     name: ClassVar[str] = "condition"
     category: ClassVar[Category] = Category.CONDITION
     exclusive: ClassVar[bool] = True
+    competes: ClassVar[bool] = True
     cues: ClassVar[list[re.Pattern[str]]] = [compile_ci(rf"\b(?:{c})\s+") for c in _C.cues]
     heads: ClassVar[re.Pattern[str]] = compile_ci(_C.head_words)
 
     def extract(self, p: Prepared) -> list[Criterion]:
         text = p.main
-        hits = [m for rx in self.cues if (m := rx.search(text))]
+        hits = [
+            m
+            for rx in self.cues
+            for m in rx.finditer(text)
+            if p.clauses.in_main(m.start(), m.end()) and not p.is_claimed(_At(m.end()))
+        ]
         for cue in sorted(hits, key=lambda m: m.start()):
             phrase = phrase_after(text, cue.end())
             if phrase and self.heads.search(phrase):
@@ -37,7 +43,23 @@ class ConditionExtractor(Extractor):
             phrase = phrase_after(text, cue.end())
             if phrase:
                 return criteria_for(self, p, phrase, cue.start())
-        if p.found or not self.heads.search(text):
+        if any(c.category not in _BARE_ALONGSIDE for c in p.found):
             return []
-        bare = phrase_after(text, 0, _C.max_bare_words)
-        return criteria_for(self, p, bare, len(text) - len(text.lstrip())) if clean(bare) else []
+        start = max((e.end for c in p.found for e in c.entities), default=0)
+        if not self.heads.search(text, start):
+            return []
+        bare = phrase_after(text, start, _C.max_bare_words)
+        offset = start + len(text[start:]) - len(text[start:].lstrip())
+        return criteria_for(self, p, bare, offset) if clean(bare) else []
+
+
+class _At:
+    """A zero-width position, for `Prepared.is_claimed`."""
+
+    def __init__(self, pos: int) -> None:
+        self.start, self.end = pos, pos + 1
+
+
+# Criteria a bare disease phrase may follow: "HER2-negative breast cancer", "Adults aged
+# 18-65, type 2 diabetes"; lab lines are never re-read as diseases.
+_BARE_ALONGSIDE = frozenset({Category.BIOMARKER, Category.DEMOGRAPHIC})

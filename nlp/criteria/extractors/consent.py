@@ -22,11 +22,17 @@ class ConsentExtractor(Extractor):
         (r.concept, compile_ci(r.pattern)) for r in _R.rules
     ]
     negation: ClassVar[re.Pattern[str]] = compile_ci(_R.negation)
+    subordinate: ClassVar[re.Pattern[str]] = compile_ci(_R.subordinate)
 
     def extract(self, p: Prepared) -> list[Criterion]:
         for concept, rx in self.rules:
             m = rx.search(p.main)
+            if m and self.subordinate.search(p.main[max(0, m.start() - 40) : m.start()]):
+                m = None
             if m:
-                negated = bool(self.negation.search(p.main[: m.start()]))
-                return [self.make(p, concept, negated=negated)]
+                cue = self.negation.search(p.main[: m.start()])
+                refs = [("Observation", *m.span())]
+                if cue:
+                    refs.append(("Negation", *cue.span()))
+                return [self.make(p, concept, negated=bool(cue), refs=refs)]
         return []

@@ -7,7 +7,10 @@ from typing import ClassVar
 
 from matcher.model import Category, Criterion
 from nlp.criteria.extractors.base import Extractor, Prepared, compile_ci
-from nlp.criteria.extractors.clinical import RULES, criteria_for, head_phrase, phrase_after
+from nlp.criteria.extractors.clinical import RULES, criteria_for, floor, head_phrase, phrase_after
+
+
+_STRONG_MAX_WORDS = 6
 
 
 class MedicationExtractor(Extractor):
@@ -19,17 +22,24 @@ class MedicationExtractor(Extractor):
     name: ClassVar[str] = "medication"
     category: ClassVar[Category] = Category.MEDICATION
     exclusive: ClassVar[bool] = True
+    competes: ClassVar[bool] = True
     drugs: ClassVar[re.Pattern[str]] = compile_ci(RULES.medication.drug_words)
     blockers: ClassVar[re.Pattern[str]] = compile_ci(RULES.medication.blockers)
     cues: ClassVar[re.Pattern[str]] = compile_ci(
         r"\b(?:" + "|".join(RULES.medication.cues) + r")\s+"
     )
 
+    strong: ClassVar[re.Pattern[str]] = compile_ci(rf"\b(?:{RULES.medication.strong_cues})\s+")
+
     def extract(self, p: Prepared) -> list[Criterion]:
         text = p.main
-        drug = self.drugs.search(text)
-        if drug is None or self.blockers.search(text):
+        if self.blockers.search(text):
             return []
+        drug = self.drugs.search(text)
+        if drug is None:
+            cue = self.strong.search(text)
+            phrase = phrase_after(text, cue.end(), _STRONG_MAX_WORDS) if cue else ""
+            return criteria_for(self, p, phrase, cue.start()) if cue and phrase else []
         cue = None
         for c in self.cues.finditer(text, 0, drug.start() + 1):
             if drug.start() - c.end() <= 40:
@@ -38,4 +48,5 @@ class MedicationExtractor(Extractor):
         if cue is not None:
             phrase = phrase_after(text, cue.end()) or head_phrase(text, cue.end(), drug)
             return criteria_for(self, p, phrase, cue.start())
-        return criteria_for(self, p, head_phrase(text, 0, drug, 4), drug.start())
+        start = floor(p, drug.start())
+        return criteria_for(self, p, head_phrase(text, start, drug, 4), start)

@@ -32,19 +32,24 @@ class PerformanceStatusExtractor(Extractor):
         out: list[Criterion] = []
         for scale, rx in self.scales:
             for hit in rx.finditer(text):
-                crit = self._read(p, scale, text, hit.end())
+                crit = self._read(p, scale, text, hit)
                 if crit is not None:
                     out.append(crit)
                     break
         if not out and (hit := self.anchor.search(text)):
-            crit = self._read(p, _R.default_scale, text, hit.end())
+            crit = self._read(p, _R.default_scale, text, hit)
             out += [crit] if crit is not None else []
         return out
 
-    def _read(self, p: Prepared, scale: str, text: str, pos: int) -> Criterion | None:
-        m = self.value.match(text, pos)
+    def _read(
+        self, p: Prepared, scale: str, text: str, hit: re.Match[str]
+    ) -> Criterion | None:
+        m = self.value.match(text, hit.end())
         if m is None:
             return None
+        refs = [("Measurement", *p.orig(*hit.span())), ("Value", *p.orig(m.start("v"), m.end()))]
+        if m.group("cmp"):
+            refs[1] = ("Value", *p.orig(m.start("cmp"), m.end()))
         unit = "%" if scale in _PERCENT_SCALES else ""
         low = float(m.group("v"))
         high = m.group("h") or None
@@ -53,6 +58,13 @@ class PerformanceStatusExtractor(Extractor):
             low, high = min(values), str(max(values))
         if high is not None and not m.group("cmp"):
             return self.make(
-                p, scale, comparator="between", value=low, value_high=float(high), unit=unit
+                p,
+                scale,
+                comparator="between",
+                value=low,
+                value_high=float(high),
+                unit=unit,
+                refs=refs,
             )
-        return self.make(p, scale, comparator=m.group("cmp") or "=", value=low, unit=unit)
+        cmp = m.group("cmp") or "="
+        return self.make(p, scale, comparator=cmp, value=low, unit=unit, refs=refs)

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from matcher.model import Category, Criterion
 from nlp.criteria.extractors.base import Extractor, Prepared, compile_ci
-from nlp.criteria.extractors.clinical import RULES, criteria_for, head_phrase, phrase_after
+from nlp.criteria.extractors.clinical import RULES, criteria_for, floor, head_phrase, phrase_after
 
 
 class ProcedureExtractor(Extractor):
@@ -16,6 +16,7 @@ class ProcedureExtractor(Extractor):
     name: ClassVar[str] = "procedure"
     category: ClassVar[Category] = Category.PROCEDURE
     exclusive: ClassVar[bool] = True
+    competes: ClassVar[bool] = True
     words: ClassVar[re.Pattern[str]] = compile_ci(RULES.procedure.words)
     cues: ClassVar[re.Pattern[str]] = compile_ci(
         r"\b(?:" + "|".join(RULES.procedure.cues) + r")\s+"
@@ -30,4 +31,5 @@ class ProcedureExtractor(Extractor):
         if cue is not None and head.start() - cue.end() <= 40:
             phrase = phrase_after(text, cue.end()) or head_phrase(text, cue.end(), head)
             return criteria_for(self, p, phrase, cue.start())
-        return criteria_for(self, p, head_phrase(text, 0, head), head.start())
+        start = floor(p, head.start())
+        return criteria_for(self, p, head_phrase(text, start, head), start)

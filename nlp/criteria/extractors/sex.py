@@ -32,8 +32,10 @@ class SexExtractor(Extractor):
         if self.blockers.search(text):
             return []
         for value, rx in self.rules:
-            if not rx.search(text):
+            m = rx.search(text)
+            if m is None:
                 continue
             if value == "all" or any(s.search(text) for s in self.shapes):
-                return [self.make(p, "sex", value_text=value)]
+                ref = ("Person", *p.orig(*m.span()))
+                return [self.make(p, "sex", value_text=value, refs=[ref])]
         return []

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atrialmatch/v1/common.proto\x12\rtrialmatch.v1\"7\n\x06\x43oding\x12\x0e\n\x06system\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07\x64isplay\x18\x03 \x01(\t\"=\n\x07\x43oncept\x12\x0c\n\x04text\x18\x01 \x01(\t\x12$\n\x05\x63odes\x18\x02 \x03(\x0b\x32\x15.trialmatch.v1.Coding\"\x9a\x03\n\tCriterion\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.trialmatch.v1.CriterionKind\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x32\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32 .trialmatch.v1.CriterionCategory\x12\'\n\x07\x63oncept\x18\x05 \x01(\x0b\x32\x16.trialmatch.v1.Concept\x12\x0f\n\x07negated\x18\x06 \x01(\x08\x12\x12\n\ncomparator\x18\x07 \x01(\t\x12\x12\n\x05value\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\nvalue_high\x18\t \x01(\x01H\x01\x88\x01\x01\x12\x12\n\nvalue_text\x18\n \x01(\t\x12\x0c\n\x04unit\x18\x0b \x01(\t\x12\x18\n\x0bwindow_days\x18\x0c \x01(\x01H\x02\x88\x01\x01\x12\r\n\x05group\x18\r \x01(\t\x12\x12\n\nspan_start\x18\x0e \x01(\x05\x12\x10\n\x08span_end\x18\x0f \x01(\x05\x42\x08\n\x06_valueB\r\n\x0b_value_highB\x0e\n\x0c_window_days*k\n\rCriterionKind\x12\x1e\n\x1a\x43RITERION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43RITERION_KIND_INCLUSION\x10\x01\x12\x1c\n\x18\x43RITERION_KIND_EXCLUSION\x10\x02*\x8b\x03\n\x11\x43riterionCategory\x12\"\n\x1e\x43RITERION_CATEGORY_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43RITERION_CATEGORY_DEMOGRAPHIC\x10\x01\x12 \n\x1c\x43RITERION_CATEGORY_CONDITION\x10\x02\x12!\n\x1d\x43RITERION_CATEGORY_MEDICATION\x10\x03\x12 \n\x1c\x43RITERION_CATEGORY_PROCEDURE\x10\x04\x12\x1a\n\x16\x43RITERION_CATEGORY_LAB\x10\x05\x12 \n\x1c\x43RITERION_CATEGORY_BIOMARKER\x10\x06\x12)\n%CRITERION_CATEGORY_PERFORMANCE_STATUS\x10\x07\x12 \n\x1c\x43RITERION_CATEGORY_PREGNANCY\x10\x08\x12\x1e\n\x1a\x43RITERION_CATEGORY_CONSENT\x10\t\x12\x1c\n\x18\x43RITERION_CATEGORY_OTHER\x10\n*E\n\x03Sex\x12\x13\n\x0fSEX_UNSPECIFIED\x10\x00\x12\x0b\n\x07SEX_ALL\x10\x01\x12\x0c\n\x08SEX_MALE\x10\x02\x12\x0e\n\nSEX_FEMALE\x10\x03\x42\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atrialmatch/v1/common.proto\x12\rtrialmatch.v1\"7\n\x06\x43oding\x12\x0e\n\x06system\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07\x64isplay\x18\x03 \x01(\t\"=\n\x07\x43oncept\x12\x0c\n\x04text\x18\x01 \x01(\t\x12$\n\x05\x63odes\x18\x02 \x03(\x0b\x32\x15.trialmatch.v1.Coding\"\xfa\x03\n\tCriterion\x12\n\n\x02id\x18\x01 \x01(\t\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.trialmatch.v1.CriterionKind\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x32\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32 .trialmatch.v1.CriterionCategory\x12\'\n\x07\x63oncept\x18\x05 \x01(\x0b\x32\x16.trialmatch.v1.Concept\x12\x0f\n\x07negated\x18\x06 \x01(\x08\x12\x12\n\ncomparator\x18\x07 \x01(\t\x12\x12\n\x05value\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\nvalue_high\x18\t \x01(\x01H\x01\x88\x01\x01\x12\x12\n\nvalue_text\x18\n \x01(\t\x12\x0c\n\x04unit\x18\x0b \x01(\t\x12\x18\n\x0bwindow_days\x18\x0c \x01(\x01H\x02\x88\x01\x01\x12\r\n\x05group\x18\r \x01(\t\x12\x12\n\nspan_start\x18\x0e \x01(\x05\x12\x10\n\x08span_end\x18\x0f \x01(\x05\x12\x1a\n\rduration_days\x18\x10 \x01(\x01H\x03\x88\x01\x01\x12\x30\n\x08\x65ntities\x18\x11 \x03(\x0b\x32\x1e.trialmatch.v1.CriterionEntityB\x08\n\x06_valueB\r\n\x0b_value_highB\x0e\n\x0c_window_daysB\x10\n\x0e_duration_days\"I\n\x0f\x43riterionEntity\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x05*k\n\rCriterionKind\x12\x1e\n\x1a\x43RITERION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43RITERION_KIND_INCLUSION\x10\x01\x12\x1c\n\x18\x43RITERION_KIND_EXCLUSION\x10\x02*\x8b\x03\n\x11\x43riterionCategory\x12\"\n\x1e\x43RITERION_CATEGORY_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43RITERION_CATEGORY_DEMOGRAPHIC\x10\x01\x12 \n\x1c\x43RITERION_CATEGORY_CONDITION\x10\x02\x12!\n\x1d\x43RITERION_CATEGORY_MEDICATION\x10\x03\x12 \n\x1c\x43RITERION_CATEGORY_PROCEDURE\x10\x04\x12\x1a\n\x16\x43RITERION_CATEGORY_LAB\x10\x05\x12 \n\x1c\x43RITERION_CATEGORY_BIOMARKER\x10\x06\x12)\n%CRITERION_CATEGORY_PERFORMANCE_STATUS\x10\x07\x12 \n\x1c\x43RITERION_CATEGORY_PREGNANCY\x10\x08\x12\x1e\n\x1a\x43RITERION_CATEGORY_CONSENT\x10\t\x12\x1c\n\x18\x43RITERION_CATEGORY_OTHER\x10\n*E\n\x03Sex\x12\x13\n\x0fSEX_UNSPECIFIED\x10\x00\x12\x0b\n\x07SEX_ALL\x10\x01\x12\x0c\n\x08SEX_MALE\x10\x02\x12\x0e\n\nSEX_FEMALE\x10\x03\x42\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,16 +32,18 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trialmatch.v1.common_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
-  _globals['_CRITERIONKIND']._serialized_start=578
-  _globals['_CRITERIONKIND']._serialized_end=685
-  _globals['_CRITERIONCATEGORY']._serialized_start=688
-  _globals['_CRITERIONCATEGORY']._serialized_end=1083
-  _globals['_SEX']._serialized_start=1085
-  _globals['_SEX']._serialized_end=1154
+  _globals['_CRITERIONKIND']._serialized_start=749
+  _globals['_CRITERIONKIND']._serialized_end=856
+  _globals['_CRITERIONCATEGORY']._serialized_start=859
+  _globals['_CRITERIONCATEGORY']._serialized_end=1254
+  _globals['_SEX']._serialized_start=1256
+  _globals['_SEX']._serialized_end=1325
   _globals['_CODING']._serialized_start=45
   _globals['_CODING']._serialized_end=100
   _globals['_CONCEPT']._serialized_start=102
   _globals['_CONCEPT']._serialized_end=163
   _globals['_CRITERION']._serialized_start=166
-  _globals['_CRITERION']._serialized_end=576
+  _globals['_CRITERION']._serialized_end=672
+  _globals['_CRITERIONENTITY']._serialized_start=674
+  _globals['_CRITERIONENTITY']._serialized_end=747
 # @@protoc_insertion_point(module_scope)

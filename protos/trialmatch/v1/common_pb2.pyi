@@ -71,7 +71,7 @@ class Concept(_message.Message):
     def __init__(self, text: _Optional[str] = ..., codes: _Optional[_Iterable[_Union[Coding, _Mapping]]] = ...) -> None: ...
 
 class Criterion(_message.Message):
-    __slots__ = ("id", "kind", "text", "category", "concept", "negated", "comparator", "value", "value_high", "value_text", "unit", "window_days", "group", "span_start", "span_end")
+    __slots__ = ("id", "kind", "text", "category", "concept", "negated", "comparator", "value", "value_high", "value_text", "unit", "window_days", "group", "span_start", "span_end", "duration_days", "entities")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,8 @@ class Criterion(_message.Message):
     GROUP_FIELD_NUMBER: _ClassVar[int]
     SPAN_START_FIELD_NUMBER: _ClassVar[int]
     SPAN_END_FIELD_NUMBER: _ClassVar[int]
+    DURATION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
     id: str
     kind: CriterionKind
     text: str
@@ -102,4 +104,18 @@ class Criterion(_message.Message):
     group: str
     span_start: int
     span_end: int
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[CriterionKind, str]] = ..., text: _Optional[str] = ..., category: _Optional[_Union[CriterionCategory, str]] = ..., concept: _Optional[_Union[Concept, _Mapping]] = ..., negated: _Optional[bool] = ..., comparator: _Optional[str] = ..., value: _Optional[float] = ..., value_high: _Optional[float] = ..., value_text: _Optional[str] = ..., unit: _Optional[str] = ..., window_days: _Optional[float] = ..., group: _Optional[str] = ..., span_start: _Optional[int] = ..., span_end: _Optional[int] = ...) -> None: ...
+    duration_days: float
+    entities: _containers.RepeatedCompositeFieldContainer[CriterionEntity]
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[CriterionKind, str]] = ..., text: _Optional[str] = ..., category: _Optional[_Union[CriterionCategory, str]] = ..., concept: _Optional[_Union[Concept, _Mapping]] = ..., negated: _Optional[bool] = ..., comparator: _Optional[str] = ..., value: _Optional[float] = ..., value_high: _Optional[float] = ..., value_text: _Optional[str] = ..., unit: _Optional[str] = ..., window_days: _Optional[float] = ..., group: _Optional[str] = ..., span_start: _Optional[int] = ..., span_end: _Optional[int] = ..., duration_days: _Optional[float] = ..., entities: _Optional[_Iterable[_Union[CriterionEntity, _Mapping]]] = ...) -> None: ...
+
+class CriterionEntity(_message.Message):
+    __slots__ = ("type", "text", "start", "end")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    text: str
+    start: int
+    end: int
+    def __init__(self, type: _Optional[str] = ..., text: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,19 @@
+"""Statistical NER for eligibility criteria, trained on Chia, combined with rules.
+
+API (nothing is loaded at import time):
+
+- `load_ner(path=None) -> spacy.Language`: the shipped pipeline (`nlp/models/chia_ner`:
+  criteria tokenizer, tok2vec, ner, chia_rules), cached per path, offline.
+- `extract_entities(texts, nlp=None, batch_size=128) -> list[list[Entity]]`: one list per
+  text of `Entity(type, start, end, text, source)`, offsets into that text, batched through
+  `nlp.pipe`.
+
+Labels: Condition, Drug, Procedure, Measurement, Observation, Person, Value, Temporal, Device,
+Negation, Qualifier, Multiplier. Training: `make train-ner` (see `nlp.ner.train`).
+"""
+
+from __future__ import annotations
+
+from nlp.ner.pipeline import MODEL_DIR, Entity, entities_of, extract_entities, load_ner
+
+__all__ = ["MODEL_DIR", "Entity", "entities_of", "extract_entities", "load_ner"]

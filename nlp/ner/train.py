@@ -1,0 +1,141 @@
+"""Train the Chia NER: `python -m nlp.ner.train --data ../shared/data/chia/dev` (`make train-ner`).
+
+One reproducible command: it splits Chia by trial (`nlp.chia.split`), converts the train and
+tune parts to DocBins under the work folder, trains with `nlp/ner/config.cfg` (fixed seed,
+CPU), copies the best model (by strict F1 on the tune part) into the package without anything
+training-only, and prints the held-out score of the shipped pipeline (model + rules). The
+held-out part is scored once here and never used to choose anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+CONFIG = Path(__file__).with_name("config.cfg")
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "chia_ner"
+MAX_MODEL_MB = 30.0
+
+
+def _parse_set(values: list[str]) -> dict[str, object]:
+    """`--set components.tok2vec.model.encode.width=192` → spaCy config overrides."""
+    out: dict[str, object] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def dir_size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def prepare(data: Path, work: Path) -> dict[str, int]:
+    """Write train/tune/heldout DocBins; returns criteria per part."""
+    import spacy
+
+    import nlp.ner.tokenizer  # noqa: F401  (registers the tokenizer)
+    from nlp.chia.loader import load_dir
+    from nlp.chia.split import SPLITS, split_of
+    from nlp.ner.convert import write_docbin
+    from nlp.ner.tokenizer import build_tokenizer
+
+    blank = spacy.blank("en")
+    blank.tokenizer = build_tokenizer(blank)
+    docs = load_dir(data)
+    counts = {}
+    for part in SPLITS:
+        crit = [c for d in docs if split_of(d.trial_id) == part for c in d.criteria]
+        counts[part] = write_docbin(blank, crit, work / f"{part}.spacy")
+    return counts
+
+
+def train(
+    config: Path, work: Path, overrides: dict[str, object], output: Path | None = None
+) -> Path:
+    from spacy.cli.train import train as spacy_train
+
+    import nlp.ner.tokenizer  # noqa: F401
+
+    out = output or work / "output"
+    if out.exists():
+        shutil.rmtree(out)
+    settings = {
+        "paths.train": str(work / "train.spacy"),
+        "paths.dev": str(work / "tune.spacy"),
+        **overrides,
+    }
+    spacy_train(config, out, overrides=settings, use_gpu=-1)
+    return out / "model-best"
+
+
+def ship(best: Path, target: Path) -> float:
+    """Save the trained pipeline, plus the rules component, into the package.
+
+    Only what inference needs is written (spaCy's `model-best` holds no optimizer state); a
+    pipeline over the size budget is refused.
+    """
+    import spacy
+
+    import nlp.ner.components  # noqa: F401  (registers chia_rules)
+    import nlp.ner.tokenizer  # noqa: F401
+
+    nlp = spacy.load(best)
+    if "chia_rules" not in nlp.pipe_names:
+        nlp.add_pipe("chia_rules", last=True)
+    staging = target.with_name(target.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    nlp.to_disk(staging)
+    size = dir_size_mb(staging)
+    if size > MAX_MODEL_MB:
+        shutil.rmtree(staging)
+        raise SystemExit(f"model is {size:.1f} MB, over the {MAX_MODEL_MB:.0f} MB budget")
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return size
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m nlp.ner.train", description=__doc__)
+    ap.add_argument("--data", type=Path, required=True, help="Chia folder (.txt/.ann pairs)")
+    ap.add_argument("--work", type=Path, default=Path("build/ner"), help="scratch folder")
+    ap.add_argument("--config", type=Path, default=CONFIG)
+    ap.add_argument("--out", type=Path, default=MODEL_DIR, help="where the model is shipped")
+    ap.add_argument("--set", action="append", default=[], help="spaCy config override K=V")
+    ap.add_argument("--no-ship", action="store_true", help="train and score, do not ship")
+    args = ap.parse_args(argv)
+
+    t0 = time.monotonic()
+    counts = prepare(args.data, args.work)
+    print(f"criteria per part: {counts}", flush=True)
+    best = train(args.config, args.work, _parse_set(args.set))
+    model = best
+    if not args.no_ship:
+        size = ship(best, args.out)
+        print(f"shipped {args.out} ({size:.1f} MB)", flush=True)
+        model = args.out
+
+    from nlp.chia.loader import load_dir
+    from nlp.chia.split import split_of
+    from nlp.ner.evaluate import evaluate
+
+    held = [d for d in load_dir(args.data) if split_of(d.trial_id) == "heldout"]
+    report = evaluate(held, model)
+    print(json.dumps({"heldout": report.to_json()}, indent=1))
+    print(f"done in {time.monotonic() - t0:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""A processed note Doc -> Facts: normalised text, kind, value/unit, assertion, evidence.
+
+Assertion comes from three places that can disagree: ConText modifiers ("denies", "mother
+had"), the section the mention is in ("Family History:"), and the term itself ("afebrile" is
+fever, absent). All candidates are collected and the first in `assertion_precedence` wins, so
+"no family history of X" is family (not the patient's) and "no history of X" is absent.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+
+from spacy.tokens import Doc, Span
+
+from matcher.model import Assertion, Code, Fact, FactKind, Note
+from nlp.notes.context import SectionPolicy, section_of
+from nlp.notes.lexicon import term_of
+from nlp.notes.measurements import LAB_LABEL, Measurement, doc_measurements
+from nlp.notes.schema import PipelineRules
+from nlp.notes.sentences import Sentence, note_sentences
+
+
+def _assertion(
+    span: Span,
+    category: str,
+    own: str | None,
+    policy: SectionPolicy | None,
+    rules: PipelineRules,
+) -> Assertion:
+    found = {
+        rules.context_assertions[m.category]
+        for m in span._.modifiers
+        if m.category in rules.context_assertions
+    }
+    if policy is not None and policy.assertion:
+        found.add(policy.assertion)
+    if own:
+        found.add(own)  # type: ignore[arg-type]
+    found -= set(rules.ignored_assertions.get(category, ()))  # type: ignore[call-overload]
+    for name in rules.assertion_precedence:
+        if name in found:
+            return Assertion(name)
+    return Assertion.PRESENT
+
+
+def _sentence(sentences: list[Sentence], starts: list[int], char: int) -> Sentence | None:
+    i = bisect_right(starts, char) - 1
+    return sentences[max(i, 0)] if sentences else None
+
+
+def _lab_facts(m: Measurement, base: Fact) -> list[Fact]:
+    main = _copy(base, text=m.name, value=m.value, unit=m.unit, value_text=m.value_text)
+    main.comparator = m.comparator
+    out = [main]
+    for name, value in m.components:
+        part = _copy(base, text=name, value=value, unit=m.unit, value_text=f"{value:g} {m.unit}")
+        part.comparator = m.comparator
+        out.append(part)
+    return out
+
+
+def _copy(base: Fact, **changes: object) -> Fact:
+    fact = Fact(
+        base.kind,
+        base.text,
+        base.source,
+        list(base.codes),
+        base.value,
+        base.value_text,
+        base.unit,
+        base.start,
+        base.end,
+        base.status,
+        base.assertion,
+        base.sentence,
+        base.comparator,
+    )
+    for key, value in changes.items():
+        setattr(fact, key, value)
+    return fact
+
+
+def doc_facts(
+    doc: Doc,
+    note: Note,
+    rules: PipelineRules,
+    sections: Mapping[str, SectionPolicy],
+    ner: Mapping[tuple[int, int], str] | None = None,
+) -> list[Fact]:
+    """Facts of every mention in the span group, deduplicated per sentence."""
+    sentences = note_sentences(doc)
+    starts = [s.start for s in sentences]
+    measurements = doc_measurements(doc)
+    ner = ner or {}
+    out: dict[tuple[object, ...], Fact] = {}
+    for span in doc.spans.get(rules.span_group, []):
+        category = span.label_.lower()
+        key = (span.start_char, span.end_char)
+        term = term_of(span._.target_rule) if span.label_ != LAB_LABEL else None
+        measurement = measurements.get(key) if span.label_ == LAB_LABEL else None
+        if term is None and measurement is None and key not in ner:
+            continue
+        section = section_of(span)
+        policy = sections.get(section) if section else None
+        assertion = _assertion(span, category, term.assertion if term else None, policy, rules)
+        kind_name = rules.fact_kinds.get(category, "note-mention")  # type: ignore[call-overload]
+        if policy is not None:
+            kind_name = policy.kind_overrides.get(category, kind_name)
+        sentence = _sentence(sentences, starts, span.start_char)
+        base = Fact(
+            kind=FactKind(kind_name),
+            text=term.name if term else " ".join(span.text.lower().split()),
+            source=f"{note.source}#s{sentence.index}" if sentence else note.source,
+            codes=[Code(system, code) for system, code in term.codes] if term else [],
+            start=None if assertion == Assertion.HISTORICAL else note.date,
+            assertion=assertion,
+            sentence=sentence.text(doc.text) if sentence else "",
+        )
+        facts = _lab_facts(measurement, base) if measurement else [base]
+        for fact in facts:
+            dedupe = (fact.kind, fact.text, fact.assertion, fact.source, fact.value, fact.unit)
+            out.setdefault(dedupe, fact)
+    return list(out.values())

@@ -1,0 +1,154 @@
+"""The pure parts of the evaluation commands: outcome combination, label mapping, evidence
+sentences, the majority baseline, the BM25 baseline and the hard-filter completion rule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from matcher.evaluation.baselines import Bm25, ranking, tokens
+from matcher.evaluation.criteria import (
+    NoteSentences,
+    combine,
+    evidence_sentences,
+    label_for,
+    majority_baseline,
+)
+from matcher.evaluation.data import CriterionPair
+from matcher.evaluation.trec import complete_ranking
+from matcher.model import Criterion, CriterionKind, CriterionResult, Evidence, Outcome
+
+INC, EXC = CriterionKind.INCLUSION, CriterionKind.EXCLUSION
+M, N, U, NA = Outcome.MET, Outcome.NOT_MET, Outcome.UNKNOWN, Outcome.NOT_APPLICABLE
+
+
+def _results(kind: CriterionKind, *parts: tuple[Outcome, str]) -> list[CriterionResult]:
+    return [
+        CriterionResult(Criterion(f"c{i}", kind, "t", group=group), outcome, "")
+        for i, (outcome, group) in enumerate(parts)
+    ]
+
+
+COMBINE_CASES = [
+    # inclusions: every part must hold
+    (INC, [(M, ""), (M, "")], M),
+    (INC, [(M, ""), (U, "")], U),
+    (INC, [(M, ""), (U, ""), (N, "")], N),
+    (INC, [(NA, ""), (M, "")], M),
+    (INC, [(NA, "")], NA),
+    # an OR group holds if any alternative holds
+    (INC, [(N, "g"), (M, "g")], M),
+    (INC, [(N, "g"), (N, "g"), (M, "")], N),
+    # exclusions: any part applying excludes
+    (EXC, [(N, ""), (M, "")], M),
+    (EXC, [(N, ""), (U, "")], U),
+    (EXC, [(N, ""), (N, "")], N),
+    (EXC, [(NA, ""), (N, "")], N),
+    (EXC, [], NA),
+]
+
+
+@pytest.mark.parametrize(("kind", "parts", "expected"), COMBINE_CASES)
+def test_combine(kind, parts, expected):
+    assert combine(_results(kind, *parts), kind) == expected
+
+
+LABEL_CASES = [
+    (M, "inclusion", False, "included"),
+    (N, "inclusion", False, "not included"),
+    (U, "inclusion", True, "not enough information"),  # closed world is for exclusions only
+    (NA, "inclusion", False, "not applicable"),
+    (M, "exclusion", False, "excluded"),
+    (N, "exclusion", False, "not excluded"),
+    (U, "exclusion", False, "not enough information"),
+    (U, "exclusion", True, "not excluded"),
+    (NA, "exclusion", True, "not applicable"),
+]
+
+
+@pytest.mark.parametrize(("outcome", "kind", "closed", "expected"), LABEL_CASES)
+def test_label_for(outcome, kind, closed, expected):
+    assert label_for(outcome, kind, closed) == expected
+
+
+NOTE = "0. A 45-year-old man presents with chest pain.\n1. He has diabetes.\n2. He denies smoking."
+
+
+def _with_evidence(*sources: str) -> list[CriterionResult]:
+    return [CriterionResult(Criterion("c1", INC, "t"), M, "", [Evidence(s, "") for s in sources])]
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        (["DocumentReference/n#s2"], {2}),
+        # a character span inside sentence 1 ("He has diabetes.")
+        ([f"DocumentReference/n#{NOTE.index('diabetes')}-{NOTE.index('diabetes') + 8}"], {1}),
+        # a span across the end of sentence 0 and the start of sentence 1
+        ([f"DocumentReference/n#{NOTE.index('pain')}-{NOTE.index('has')}"], {0, 1}),
+        # demographic evidence points at the sentence stating the age
+        (["Patient/p1"], {0}),
+        (["Condition/9"], set()),
+        (["DocumentReference/n#s1", "DocumentReference/n#s1", "Patient/p1"], {0, 1}),
+    ],
+)
+def test_evidence_sentences(sources, expected):
+    assert evidence_sentences(_with_evidence(*sources), NOTE) == expected
+
+
+def test_note_sentences_use_the_note_numbering():
+    spans = NoteSentences.of("3. first\n7. second").spans
+    assert [n for n, _, _ in spans] == [3, 7]
+    assert NoteSentences.of("no numbering").spans == ((0, 0, 12),)
+
+
+def _pair(kind: str, label: str) -> CriterionPair:
+    return CriterionPair("1", "p", "", "t", kind, "x", label, frozenset())
+
+
+def test_majority_baseline_is_per_criterion_type():
+    pairs = [
+        _pair("inclusion", "included"),
+        _pair("inclusion", "not enough information"),
+        _pair("inclusion", "not enough information"),
+        _pair("exclusion", "not excluded"),
+    ]
+    accuracy, labels = majority_baseline(pairs)
+    assert labels == {"exclusion": "not excluded", "inclusion": "not enough information"}
+    assert accuracy == pytest.approx(3 / 4)
+
+
+def test_bm25_matches_the_okapi_formula():
+    docs = {"d1": "diabetes diabetes insulin", "d2": "asthma inhaler", "d3": "diabetes diet"}
+    bm25 = Bm25(docs, k1=1.2, b=0.75)
+    # "diabetes": n=3, df=2 -> idf = ln(1 + (3 - 2 + .5) / (2 + .5)) = ln(1.6)
+    # d1: tf=2, |d|=3, avgdl=7/3 -> 2 * 2.2 / (2 + 1.2 * (0.25 + 0.75 * 3 / (7/3)))
+    idf = math.log(1.6)
+    expected = idf * 2 * 2.2 / (2 + 1.2 * (0.25 + 0.75 * 3 / (7 / 3)))
+    assert bm25.score("diabetes", "d1") == pytest.approx(expected)
+    assert bm25.score("diabetes", "d2") == 0.0
+    # a term repeated in the query counts once per occurrence
+    assert bm25.score("diabetes diabetes", "d1") == pytest.approx(2 * expected)
+    assert ranking(bm25.scores("diabetes insulin", ["d2", "d3", "d1"])) == ["d1", "d3", "d2"]
+
+
+def test_tokens_drop_stopwords_and_case():
+    assert tokens("The patient HAS type-2 Diabetes, and a BMI of 32.5") == [
+        "patient",
+        "type",
+        "2",
+        "diabetes",
+        "bmi",
+        "32.5",
+    ]
+
+
+def test_ties_are_ranked_by_id():
+    assert ranking({"b": 1.0, "a": 1.0, "c": 2.0}) == ["c", "a", "b"]
+
+
+def test_filtered_candidates_go_last_tied():
+    order, scores = complete_ranking(["t3", "t1", "zz"], ["t1", "t2", "t3", "t4"])
+    assert order == ["t3", "t1", "t2", "t4"]  # returned first, the rest by id; unknown ids dropped
+    assert scores["t3"] > scores["t1"] > scores["t2"] == scores["t4"]
