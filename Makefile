@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data
 
-.PHONY: install protos demo serve test lint bench clean es-up es-down k8s-render
+.PHONY: install protos demo serve test lint bench clean es-up es-down k8s-render train-ner note-lexicon
 
 install: $(STAMP)
 
@@ -39,6 +39,18 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest_normalize.py --data $(DATA)/synthea
 	HF_HUB_OFFLINE=1 $(PY) bench/ingest_grpc.py --data $(DATA)/synthea
 	HF_HUB_OFFLINE=1 $(PY) bench/criteria_parse.py --data $(DATA)/trec2021/trials.jsonl
+	HF_HUB_OFFLINE=1 $(PY) bench/chia_ner.py --data $(DATA)/chia/dev
+	HF_HUB_OFFLINE=1 $(PY) bench/note_facts.py --data $(DATA)
+
+# Regenerate nlp/notes/rules/lexicon_harvested.yaml (Synthea + trial vocabularies; deterministic).
+note-lexicon: install
+	$(PY) tools/build_note_lexicon.py --data $(DATA)
+
+# The Chia NER shipped in nlp/models/chia_ner: distils static vectors from MiniLM, trains on
+# the train part of Chia dev (fixed seed, CPU, niced), ships the best model on the tune part
+# and prints its score on the held-out part. About 40-60 min on two shared cores.
+train-ner: install
+	HF_HUB_OFFLINE=1 nice -n 10 $(PY) -m nlp.ner.train --data $(DATA)
 
 # A local single-node Elasticsearch (8.19.21 integ-test zip from Maven Central, run on the
 # machine's JDK 17+ as a dedicated non-root user, 127.0.0.1, 512 MB heap). Idempotent; the

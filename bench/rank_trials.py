@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "patients": setup["patient_ids"],
         "limit": 10,
         "cpu_count": os.cpu_count(),
+        # The machine is shared: a high load average means the latencies are pessimistic.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "platform": platform.platform(),
         "python": platform.python_version(),
         **setup["prepare"],
@@ -203,6 +205,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             profiles.append(f"=== candidate_depth {depth} ===\n{text}")
         result["depths"][str(depth)] = timing
         app.close()
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["target_ms"] = 1000
     deepest = result["depths"][str(len(setup["trial_ids"]))]
     result["meets_target_at_full_depth"] = deepest["p95_ms"] < result["target_ms"]

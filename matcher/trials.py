@@ -85,25 +85,40 @@ def trial_from_ctgov(record: dict[str, Any] | str) -> Trial:
 
 
 def fill_from_criteria(trial: Trial) -> None:
-    """Where the structured fields are silent, take age and sex from parsed inclusions."""
+    """Where the structured fields are silent, take age and sex from parsed inclusions.
+
+    Ages feed a hard filter, so the widest range stated wins (cohorts of one protocol may
+    state different ranges), and alternatives (criteria in an OR group) or negated criteria
+    never set a bound.
+    """
+    lows: list[float] = []
+    highs: list[float] = []
     for c in trial.criteria:
         if c.kind != CriterionKind.INCLUSION or c.category != Category.DEMOGRAPHIC or not c.concept:
             continue
+        if c.group or c.negated:
+            continue
         if c.concept.text == "age" and c.value is not None:
-            low = c.value if c.comparator in (">=", ">", "between") else None
-            high = (
-                c.value_high
-                if c.comparator == "between"
-                else (c.value if c.comparator in ("<=", "<") else None)
-            )
-            if trial.min_age_years is None and low is not None:
-                trial.min_age_years = low
-            if trial.max_age_years is None and high is not None:
-                trial.max_age_years = high
+            if c.comparator in (">=", ">", "between"):
+                lows.append(c.value)
+            if c.comparator == "between" and c.value_high is not None:
+                highs.append(c.value_high)
+            elif c.comparator in ("<=", "<"):
+                highs.append(c.value)
         elif (
             c.concept.text == "sex" and trial.sex == Sex.ALL and c.value_text in ("male", "female")
         ):
             trial.sex = Sex(c.value_text)
+    if trial.min_age_years is None and lows:
+        trial.min_age_years = min(lows)
+    if trial.max_age_years is None and highs:
+        trial.max_age_years = max(highs)
+    if (
+        trial.min_age_years is not None
+        and trial.max_age_years is not None
+        and trial.min_age_years > trial.max_age_years
+    ):
+        trial.max_age_years = None  # contradictory statements: keep only the safe bound
 
 
 class TrialService:

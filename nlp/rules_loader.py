@@ -158,6 +158,7 @@ class ConceptRules(_Strict):
     event_types: list[str]
     generic: Regex
     min_chars: int
+    reserved: Regex
 
 
 class ConsentRule(_Strict):

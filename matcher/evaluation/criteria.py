@@ -186,9 +186,12 @@ def evaluate_criteria(
     tp = n_pred = n_gold = 0
     outcomes: Counter[str] = Counter()
     categories: Counter[str] = Counter()
-    for n, pair in enumerate(pairs, start=1):
+    parsed = [parse_criterion(bench, pair) for pair in pairs]
+    # One batched embedding pass (cached by text) instead of a small one per pair.
+    texts = {c.concept.text if c.concept else c.text: None for cs in parsed for c in cs}
+    bench.embedder.encode(list(texts))
+    for n, (pair, criteria) in enumerate(zip(pairs, parsed, strict=True), start=1):
         patient_key = _patient_key(pair)
-        criteria = parse_criterion(bench, pair)
         if patient_key in prep.rejected:
             results: list[CriterionResult] = []
         else:

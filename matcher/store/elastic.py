@@ -17,6 +17,7 @@ Why it is built this way:
 - Every client error that means "cannot reach it now" (connection refused or reset,
   timeouts, 429/502/503/504 after retries) becomes BackendUnavailable; servicers map it
   to UNAVAILABLE. Index creation is lazy, so a server can start while the node is down.
+  That plumbing is in elastic_client.py; the pure query pieces are in elastic_query.py.
 - The embedding cache is an index of its own (shared by every server replica), read with
   real-time multi-get.
 """
@@ -24,84 +25,46 @@ Why it is built this way:
 from __future__ import annotations
 
 import base64
-import json
-import logging
-import re
 import threading
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
-from elasticsearch.helpers import streaming_bulk
+from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 
-from matcher.errors import BackendUnavailable, InvalidInput, NotFound
+from matcher.errors import BackendUnavailable, NotFound
 from matcher.model import PatientRecord, Trial
 from matcher.search.base import PatientFilters, TrialFilters
-from matcher.store.base import years_before
+from matcher.store.elastic_client import (
+    BulkRejected,
+    BulkUnavailable,
+    ElasticIndices,
+    ElasticSettings,
+    index_definition,
+    log,
+)
+from matcher.store.elastic_query import (
+    HIT_FIELDS,
+    analysis_text,
+    hits_of,
+    patient_filter_clauses,
+    trial_filter_clauses,
+)
 
-log = logging.getLogger("trialmatch.elastic")
+__all__ = [
+    "BulkRejected",
+    "BulkUnavailable",
+    "ElasticSettings",
+    "ElasticStore",
+    "analysis_text",
+    "index_definition",
+    "patient_filter_clauses",
+    "trial_filter_clauses",
+]
 
-KINDS = ("patients", "trials", "embeddings")
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 PAGE = 10_000  # Elasticsearch's default max result window
 MAX_KNN_CANDIDATES = 10_000
-Refresh = Literal["false", "wait_for", "true"]
-_ALNUM = re.compile(r"[^\W_]+")
-HIT_FIELDS = ["hits.hits._id", "hits.hits._score"]
-
-
-@dataclass(frozen=True, slots=True)
-class ElasticSettings:
-    url: str = "http://127.0.0.1:9200"
-    index_prefix: str = "trialmatch"
-    refresh: Refresh = "false"
-    request_timeout_s: float = 30.0
-    max_retries: int = 2  # transport retries on connection errors and timeouts
-    bulk_chunk_size: int = 500
-    bulk_max_retries: int = 5  # per document rejected with 429
-    bulk_initial_backoff_s: float = 0.5
-    bulk_max_backoff_s: float = 10.0
-    replicas: int = 0
-
-
-class BulkRejected(InvalidInput):
-    """Elasticsearch refused documents (mapping conflict, bad value); nothing was kept."""
-
-    def __init__(self, message: str, failures: list[dict[str, Any]]) -> None:
-        self.failures = failures
-        super().__init__(message)
-
-
-class BulkUnavailable(BackendUnavailable):
-    """Documents still rejected as overloaded (429) or unreachable after every retry."""
-
-    def __init__(self, message: str, failures: list[dict[str, Any]]) -> None:
-        self.failures = failures
-        super().__init__(message)
-
-
-def index_definition(kind: str) -> dict[str, Any]:
-    """The JSON file for one index kind (mappings/{kind}.json)."""
-    text = (resources.files("matcher.store") / "mappings" / f"{kind}.json").read_text("utf-8")
-    return json.loads(text)
-
-
-def analysis_text(text: str) -> str:
-    """The alphanumeric runs of `text`, lower-cased and folded to ASCII, space-separated.
-
-    These are the terms SQLite FTS5's unicode61 tokenizer makes; written this way, the
-    standard analyzer finds exactly the same terms, so BM25 sees the same vocabulary in
-    both backends (the integ-test distribution has no word-delimiter or folding filters).
-    """
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return " ".join(m.group(0).lower() for m in _ALNUM.finditer(folded))
 
 
 def _now() -> str:
@@ -112,197 +75,12 @@ def _vector(vector: np.ndarray | None) -> list[float] | None:
     return None if vector is None else np.asarray(vector, dtype=np.float32).tolist()
 
 
-# --- filters as query DSL (pure; the retrievers put them in `bool.filter` and `knn.filter`) --
-
-
-def patient_filter_clauses(filters: PatientFilters) -> list[dict[str, Any]]:
-    clauses: list[dict[str, Any]] = []
-    if not filters.include_deceased:
-        clauses.append({"bool": {"must_not": [{"term": {"deceased": True}}]}})
-    birth: dict[str, str] = {}
-    if filters.min_age_years is not None:
-        # age >= min  <=>  born on or before index_date - min years
-        birth["lte"] = years_before(filters.index_date, filters.min_age_years).isoformat()
-    if filters.max_age_years is not None:
-        # age <= max  <=>  born after index_date - (max + 1) years
-        birth["gt"] = years_before(filters.index_date, filters.max_age_years + 1).isoformat()
-    if birth:
-        clauses.append({"range": {"birth_date": birth}})
-    if filters.genders:
-        clauses.append({"terms": {"gender": list(filters.genders)}})
-    if filters.postal_prefixes:
-        prefixes = [
-            {"prefix": {"postal_code": {"value": p.replace("%", ""), "case_insensitive": True}}}
-            for p in filters.postal_prefixes
-        ]
-        clauses.append({"bool": {"should": prefixes, "minimum_should_match": 1}})
-    return clauses
-
-
-def trial_filter_clauses(filters: TrialFilters) -> list[dict[str, Any]]:
-    clauses: list[dict[str, Any]] = []
-    if not filters.include_retired:
-        clauses.append({"term": {"retired": False}})
-    if filters.age_years is not None:
-        age = filters.age_years
-        for field, op in (("min_age", "lte"), ("max_age", "gte")):
-            clauses.append(
-                {
-                    "bool": {
-                        "should": [
-                            {"range": {field: {op: age}}},
-                            {"bool": {"must_not": [{"exists": {"field": field}}]}},
-                        ],
-                        "minimum_should_match": 1,
-                    }
-                }
-            )
-    if filters.gender in ("male", "female"):
-        clauses.append({"terms": {"sex": ["all", filters.gender]}})
-    return clauses
-
-
-class ElasticStore:
+class ElasticStore(ElasticIndices):
     """The Store contract on an Elasticsearch cluster (see module docstring for the policy)."""
 
     def __init__(self, settings: ElasticSettings, client: Elasticsearch | None = None) -> None:
-        self.settings = settings
-        self._client = client or Elasticsearch(
-            settings.url,
-            request_timeout=settings.request_timeout_s,
-            max_retries=settings.max_retries,
-            retry_on_timeout=True,
-        )
-        self._ready = False
-        self._ready_lock = threading.Lock()
-        self._local = threading.local()
-        self.aliases = {kind: f"{settings.index_prefix}-{kind}" for kind in KINDS}
-
-    # --- plumbing --------------------------------------------------------------------
-
-    @contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
-        """Translates 'cannot reach Elasticsearch now' into BackendUnavailable."""
-        try:
-            yield
-        except TransportError as exc:  # connection refused/reset, timeout, TLS
-            raise BackendUnavailable(
-                f"Elasticsearch at {self.settings.url} is unreachable ({what}): "
-                f"{type(exc).__name__}"
-            ) from exc
-        except ApiError as exc:
-            if exc.meta.status in RETRYABLE_STATUS:
-                raise BackendUnavailable(
-                    f"Elasticsearch at {self.settings.url} answered {exc.meta.status} ({what})"
-                ) from exc
-            if isinstance(exc, NotFoundError) and _error_type(exc) == "index_not_found_exception":
-                self._ready = False  # someone deleted an index: recreate on the next call
-                raise BackendUnavailable(
-                    f"Elasticsearch index missing ({what}); it is recreated on the next call"
-                ) from exc
-            raise
-
-    def _call(self, what: str, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-        self._ensure_indices()
-        with self._errors(what):
-            return fn(**kwargs)
-
-    def _ensure_indices(self) -> None:
-        if self._ready:
-            return
-        with self._ready_lock:
-            if self._ready:
-                return
-            with self._errors("creating indices"):
-                for kind in KINDS:
-                    self._ensure_index(kind)
-            self._ready = True
-
-    def _ensure_index(self, kind: str) -> None:
-        definition = index_definition(kind)
-        alias = self.aliases[kind]
-        concrete = f"{alias}-v{definition['version']}"
-        existing = self._alias_targets(alias)
-        if existing:
-            if existing != [concrete]:
-                raise BackendUnavailable(
-                    f"alias {alias} points to {existing}, this version expects {concrete}; "
-                    "re-ingest into the new index and move the alias"
-                )
-            return
-        settings = {**definition["settings"], "number_of_replicas": self.settings.replicas}
-        try:
-            self._client.indices.create(
-                index=concrete,
-                settings=settings,
-                mappings=definition["mappings"],
-                aliases={alias: {"is_write_index": True}},
-                wait_for_active_shards="1",
-            )
-            log.info("created index %s (alias %s)", concrete, alias)
-        except ApiError as exc:
-            if _error_type(exc) != "resource_already_exists_exception":  # another replica won
-                raise
-
-    def _alias_targets(self, alias: str) -> list[str]:
-        found = self._client.options(ignore_status=404).indices.get_alias(name=alias)
-        return [] if found.meta.status == 404 else sorted(found.body)
-
-    def check(self) -> None:
-        """Raises BackendUnavailable unless the cluster answers and the indices exist."""
-        with self._errors("health"):
-            health = self._client.cluster.health(timeout="5s")
-        if health.get("status") == "red":
-            raise BackendUnavailable(f"Elasticsearch at {self.settings.url} is red")
-        self._ensure_indices()
-
-    def refresh(self) -> None:
-        """Makes every acknowledged write searchable now (tests, benchmarks)."""
-        self._call("refresh", self._client.indices.refresh, index=list(self.aliases.values()))
-
-    def drop(self) -> None:
-        """Deletes this store's indices (tests): concrete names, never wildcards."""
-        with self._errors("drop"):
-            for alias in self.aliases.values():
-                for name in self._alias_targets(alias):
-                    self._client.indices.delete(index=name)
-        self._ready = False
-
-    def close(self) -> None:
-        self._client.close()
-
-    def _bulk(self, actions: list[dict[str, Any]], refresh: Refresh, what: str) -> list[dict]:
-        """Sends actions; returns the failed items (after 429 retries), raises if unreachable."""
-        self._ensure_indices()
-        failures: list[dict[str, Any]] = []
-        with self._errors(what):
-            for ok, item in streaming_bulk(
-                self._client,
-                actions,
-                chunk_size=self.settings.bulk_chunk_size,
-                max_retries=self.settings.bulk_max_retries,
-                initial_backoff=self.settings.bulk_initial_backoff_s,
-                max_backoff=self.settings.bulk_max_backoff_s,
-                retry_on_status=(429,),
-                raise_on_error=False,
-                yield_ok=False,
-                refresh=refresh,
-            ):
-                if not ok:
-                    op, info = next(iter(item.items()))
-                    failures.append({"op": op, **info})
-        return failures
-
-    def _raise_failures(self, failures: list[dict[str, Any]], total: int, what: str) -> None:
-        described = "; ".join(
-            f"{f.get('_id')}: {f.get('status')} {(f.get('error') or {}).get('type', '')}"
-            for f in failures[:10]
-        )
-        message = f"{len(failures)} of {total} {what} not stored ({described})"
-        log.warning("bulk %s", message)
-        if any(f.get("status") in RETRYABLE_STATUS for f in failures):
-            raise BulkUnavailable(message, failures)
-        raise BulkRejected(message, failures)
+        super().__init__(settings, client)
+        self._local = threading.local()  # per-thread last filter answer, see is_filter_result
 
     # --- patients --------------------------------------------------------------------
 
@@ -372,7 +150,7 @@ class ElasticStore:
                 for f in self._bulk(actions, self.settings.refresh, "undo")
                 if not (f["op"] == "delete" and f.get("status") == 404)
             ]
-        except BackendUnavailable:
+        except (BackendUnavailable, ApiError):
             left = actions
         if left:
             log.error("could not undo %d of %d writes of a failed batch", len(left), len(actions))
@@ -597,7 +375,7 @@ class ElasticStore:
             track_total_hits=False,
             filter_path=HIT_FIELDS,
         )
-        return [(h["_id"], float(h["_score"])) for h in _hits(found)]
+        return [(h["_id"], float(h["_score"])) for h in hits_of(found)]
 
     def knn(
         self, kind: str, vector: np.ndarray, clauses: list[dict[str, Any]], k: int
@@ -625,7 +403,7 @@ class ElasticStore:
             filter_path=HIT_FIELDS,
         )
         # Elasticsearch scores cosine as (1 + cos) / 2; hits carry the cosine itself.
-        return [(h["_id"], 2.0 * float(h["_score"]) - 1.0) for h in _hits(found)]
+        return [(h["_id"], 2.0 * float(h["_score"]) - 1.0) for h in hits_of(found)]
 
     # --- embedding cache -------------------------------------------------------------
 
@@ -664,14 +442,3 @@ class ElasticStore:
         ]
         if failures:
             log.warning("%d of %d embedding cache writes failed", len(failures), len(actions))
-
-
-def _hits(found: Any) -> list[dict[str, Any]]:
-    """Hits of a response trimmed by filter_path (which drops `hits` when there are none)."""
-    return found.get("hits", {}).get("hits", [])
-
-
-def _error_type(exc: ApiError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error")
-    return error.get("type", "") if isinstance(error, dict) else ""

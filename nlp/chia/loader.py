@@ -56,11 +56,11 @@ class Entity:
 
     @property
     def start(self) -> int:
-        return self.spans[0][0]
+        return min(a for a, _ in self.spans)
 
     @property
     def end(self) -> int:
-        return self.spans[-1][1]
+        return max(b for _, b in self.spans)
 
     @property
     def discontinuous(self) -> bool:
@@ -175,8 +175,13 @@ def fix_offsets(text: str, raw: list[Entity]) -> tuple[list[Entity], bool, int]:
                 chosen = e.spans if ok_plain else spans
             else:
                 mismatched += 1
+        # Fragments are sometimes listed out of text order ("92 164;37 54"): sort them.
         clipped = tuple(
-            (min(a, len(text)), min(b, len(text))) for a, b in chosen if min(a, len(text)) < b
+            sorted(
+                (min(a, len(text)), min(b, len(text)))
+                for a, b in chosen
+                if min(a, len(text)) < b
+            )
         )
         if clipped:
             fixed.append(Entity(e.type, clipped, e.text))

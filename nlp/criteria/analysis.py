@@ -31,7 +31,6 @@ from nlp.criteria.split import Segment
 from nlp.criteria.temporal import Window, find_windows
 from nlp.criteria.text import COMMON, Clauses, NormText, normalize_map
 
-
 _CLAIMING = frozenset({"Person", "Measurement", "Value", "Biomarker"})
 
 
@@ -78,13 +77,20 @@ _STOP = re.compile(
     rf"|(?<![\w-])(?:{_alternation(COMMON.conditional_cues)})(?![\w])"
 )
 _SENTENCE = re.compile(r"[;]|\.(?:\s|$)")
+_MODIFIER = re.compile(
+    r"\s(?:for|due to|caused by|secondary to|to treat|in order to|used to|that|which)\s", re.I
+)
+_GOVERNS = re.compile(r"\s*(?:(?:the|any|a|an|last|prior|previous|most recent|recent)\s+)*")
+_DIAGNOSED = re.compile(r"\bdiagnos\w*|\bonset\b", re.IGNORECASE)
 _CONNECTOR = re.compile(
     r"^[\s,]*(?P<conn>and/or|or|and|nor|/|,|&)?[\s,]*(?:(?:other|any|severe|uncontrolled|active|"
     r"chronic|acute|significant|clinically significant|known|prior|previous|current|concurrent|"
     r"recent|history of|a|an|the|of|with)\s+){0,3}$",
     re.IGNORECASE,
 )
-_EXAMPLES = re.compile(r"^\s*[(\[,]?\s*(?:e\.g\.|eg\.?|i\.e\.|such as|including|for example)[,:]?\s*")
+_EXAMPLES = re.compile(
+    r"^\s*[(\[,]?\s*(?:e\.g\.|eg\.?|i\.e\.|such as|including|for example)[,:]?\s*"
+)
 
 
 @dataclass
@@ -129,10 +135,7 @@ class Prepared:
         """Does `span` (anything with start/end) overlap what earlier extractors used?"""
         a, b = span.start, span.end  # type: ignore[attr-defined]
         return any(
-            e.start < b and a < e.end
-            for c in self.found
-            for e in c.entities
-            if e.type in _CLAIMING
+            e.start < b and a < e.end for c in self.found for e in c.entities if e.type in _CLAIMING
         )
 
     # --- values and windows -----------------------------------------------------------
@@ -175,8 +178,14 @@ class Prepared:
             stop = _STOP.search(norm, m.end())
             end = stop.start() if stop else len(norm)
             cue = self.orig(*m.span())
-            scopes.append((cue[0], cue[1], cue[1], self.orig(end, end)[0] if end < len(norm)
-                           else len(self.text)))
+            scopes.append(
+                (
+                    cue[0],
+                    cue[1],
+                    cue[1],
+                    self.orig(end, end)[0] if end < len(norm) else len(self.text),
+                )
+            )
         for m in _POST.finditer(norm):
             if any(s <= m.start() < e for s, e in pseudo):
                 continue
@@ -192,6 +201,12 @@ class Prepared:
             else:
                 before = list(re.finditer(r"[.;:]", self.text[: cue[0]]))
                 start = before[-1].end() if before else 0
+                # The subject is negated, not its modifiers: "Immunotherapy for the
+                # treatment of allergies is not allowed" negates immunotherapy only.
+                modifier = _MODIFIER.search(self.text, start, cue[0])
+                if modifier is not None:
+                    scopes.append((cue[0], cue[1], start, modifier.start()))
+                    continue
             scopes.append((cue[0], cue[1], start, cue[0]))
         return scopes
 
@@ -206,10 +221,12 @@ class Prepared:
 
     # --- time -------------------------------------------------------------------------
     def timing(self, a: int, b: int, *, event: bool) -> Timing:
-        """The window that belongs to text[a:b]; `event` for drugs and procedures.
+        """The window that belongs to text[a:b].
 
-        "since" windows mean "longer ago than": for an event, the parser states that as the
-        negated event within the window; for a condition, as how long it has lasted.
+        "since" windows mean "longer ago than": the parser states that as the negated concept
+        within the window ("at least 6 months since prior stroke" = no stroke in 6 months),
+        except after a diagnosis ("diagnosed at least 6 months ago"), where it is how long the
+        condition has lasted. `event` (drugs, procedures) is kept for callers that need it.
         """
         loc = self._window_for(a, b)
         if loc is None:
@@ -221,12 +238,15 @@ class Prepared:
             return Timing(span=span)
         if w.kind == "lookback":
             return Timing(window_days=w.days, span=span)
-        if w.kind == "since" and event:
+        if w.kind == "since" and not _DIAGNOSED.search(self.text, max(0, loc.start - 25), loc.end):
             return Timing(window_days=w.days, flips_negation=True, span=span)
         return Timing(duration_days=w.days, span=span)
 
     def _window_for(self, a: int, b: int) -> Located | None:
         main_end = self.clauses.main_end
+        for w in self.windows:  # "at least 4 weeks since prior chemotherapy"
+            if w.end <= a and _GOVERNS.fullmatch(self.text[w.end : a]):
+                return w
         after = [w for w in self.windows if w.start >= b and w.start < main_end]
         if after:
             w = after[0]

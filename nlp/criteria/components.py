@@ -2,7 +2,8 @@
 
 Each criterion (segment) is one Doc; `doc._.segment` carries its offsets into the submitted
 text. In order:
-- `criteria_ner`: the statistical NER (optional, see `ner.py`) -> `doc.spans["ner"]`;
+- `criteria_ner`: the statistical NER (optional, see `ner.py`) -> `doc._.ner` (exact
+  character spans) and `doc.spans["ner"]`;
 - `criteria_normalizer`: values (comparator, number, UCUM unit), temporal expressions (days,
   direction) and negation cues -> `doc.spans["values"|"temporal"|"negation"]`, and the
   shared analysis `doc._.prepared` the later components query;
@@ -12,7 +13,7 @@ text. In order:
   source offsets), adding the links of rule-found concepts to `doc._.relations`.
 """
 
-
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from nlp.criteria.parser import CriteriaBuilder
 from nlp.criteria.registry import build_extractors
 from nlp.criteria.split import Segment
 
-for _name in ("segment", "prepared", "criteria", "relations"):
+for _name in ("segment", "ner", "prepared", "criteria", "relations"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
@@ -76,6 +77,7 @@ class NerComponent:
         for batch in minibatch(docs, batch_size or self.batch_size):
             found = self.source([d.text for d in batch]) if self.source else [[]] * len(batch)
             for doc, entities in zip(batch, found, strict=True):
+                doc._.ner = [Span(t, a, b, doc.text[a:b], "ner") for t, a, b in entities if b > a]
                 _span_group(doc, "ner", entities)
                 yield doc
 
@@ -87,10 +89,7 @@ def make_ner(nlp: Language, name: str, model: str, batch_size: int) -> NerCompon
 
 class Normalizer:
     def __call__(self, doc: Doc) -> Doc:
-        spans = [
-            Span(s.label_, s.start_char, s.end_char, s.text, "ner") for s in doc.spans.get("ner", [])
-        ]
-        p = Prepared(_segment(doc), spans)
+        p = Prepared(_segment(doc), list(doc._.ner or []))
         doc._.prepared = p
         _span_group(doc, "values", [("Value", q.start, q.end) for q in p.quantities])
         _span_group(doc, "temporal", [("Temporal", w.start, w.end) for w in p.windows])
@@ -115,7 +114,7 @@ class Relations:
             label = "OR" if conn == "or" else "AND"
             out += [
                 Relation(label, src(a.start, a.end), src(b.start, b.end))
-                for a, b in zip(members, members[1:], strict=False)
+                for a, b in itertools.pairwise(members)
             ]
         doc._.relations = out
         return doc

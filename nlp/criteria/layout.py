@@ -17,6 +17,7 @@ the source, so every cut keeps exact source offsets whatever line wrapping, inde
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -89,6 +90,10 @@ def split_item(flat: Flat, marker: str, rules: HeadingRules) -> list[Part]:
     for a, b in _enumerated(flat.text, marker):
         for c, d, label in _pdq(flat.text, a, b, rules):
             for e, f in _sentences(flat.text, c, d, rules):
+                code = _CODE.match(flat.text, e, f)
+                e = code.end() if code else e
+                while tag := _TAG.match(flat.text, e, f):
+                    e, label = tag.end(), ": ".join(x for x in (label, tag.group("tag")) if x)
                 alt = _LEADING_OR.match(flat.text, e, f)
                 part = flat.part(alt.end() if alt and out else e, f, label)
                 if part is not None:
@@ -120,9 +125,16 @@ def _label_re(labels: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w/])(?P<label>{alternation})\s*:\s*", re.IGNORECASE)
 
 
+# Item codes some protocols number criteria with: "E-13.", "I-12.", "4.1.1.".
+_CODE = re.compile(r"\s*(?:[A-Z]{1,2}-?\d{1,2}\.|\d{1,2}(?:\.\d{1,2}){1,3}\.?)\s+(?=\S)")
+# A leading tag that says which part of the study a criterion is for: context, not text.
+_TAG = re.compile(
+    r"\s*(?P<tag>(?:PRE-?|POST-?)?(?:REGISTRATION|RANDOMI[SZ]ATION|SCREENING|ENROLL?MENT)|"
+    r"(?i:cohort|part|arm|group|phase|step|substudy|sub-study) [A-Z0-9IVX]{1,4}):\s+(?=\S)"
+)
 _LEADING_OR = re.compile(r"\s*(?:OR|or|Or)\s+(?=\S)")
 _UNIT_TOKEN = re.compile(
-    r"^(?:\S*\d\S*|\S*/\S+|%|L|mL|dL|mg|g|kg|mm|cm|U|IU|ULN|LLN|Gy|mmHg|years?|months?|weeks?|days?)[.,;)]*$"
+    r"^(?:\S*\d\S*|\S*/\S+|%|L|mL|dL|mg|g|kg|mm|cm|U|IU|ULN|LLN|Gy|Hg|mmHg|years?|months?|weeks?|days?)[.,;)]*$"
 )
 _NO_CUT_BEFORE = re.compile(r"^(?:ULN|LLN|x|X|IU|U|L|Hg|Gy|Grade|NCI|CTCAE|I{1,3}|IV|V)\b")
 _STATUS = re.compile(r"^(?:negative|positive|seronegative|seropositive)\b", re.IGNORECASE)
@@ -151,7 +163,7 @@ def _statements(text: str, a: int, b: int, label: str) -> Iterator[tuple[int, in
     tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text[a:b])]
     start = 0
     depth = 0
-    for n, ((_, prev), (pos, tok)) in enumerate(zip(tokens, tokens[1:], strict=False)):
+    for n, ((_, prev), (pos, tok)) in enumerate(itertools.pairwise(tokens)):
         depth += prev.count("(") - prev.count(")")
         nxt = tokens[n + 2][1] if n + 2 < len(tokens) else ""
         if depth > 0 or not _starts_statement(prev, tok, nxt):
@@ -162,6 +174,8 @@ def _statements(text: str, a: int, b: int, label: str) -> Iterator[tuple[int, in
 
 
 def _starts_statement(prev: str, tok: str, nxt: str) -> bool:
+    if tok == "OR" and nxt[:1].isupper():
+        return True  # "... since prior steroids OR Stable steroid dose ..." (an alternative)
     if not tok[0].isupper() or _NO_CUT_BEFORE.match(tok) or prev[-1] in ",;:(/-":
         return False
     if _GLUE.match(prev.strip(".,")):
@@ -171,9 +185,8 @@ def _starts_statement(prev: str, tok: str, nxt: str) -> bool:
         # "30 L/min FEV1 at least 1.0 L", "No poorly controlled diabetes HIV negative";
         # never "No NYHA", "degenerative CNS disease" or "history of HIV".
         return after_value or (prev.islower() and bool(_STATUS.match(nxt)))
-    if prev[0].isupper() and not after_value:
-        return False  # "New York Heart Association", "Ann Arbor"
-    return True
+    # Never inside a name: "New York Heart Association", "Ann Arbor".
+    return not (prev[0].isupper() and not after_value)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z(])")
@@ -183,9 +196,7 @@ _ABBREVIATION = re.compile(
 )
 
 
-def _sentences(
-    text: str, a: int, b: int, rules: HeadingRules
-) -> Iterator[tuple[int, int]]:
+def _sentences(text: str, a: int, b: int, rules: HeadingRules) -> Iterator[tuple[int, int]]:
     if b - a < rules.sentence_split_min_chars:
         yield a, b
         return

@@ -112,7 +112,7 @@ def _to_source(seg: Segment, entities: list[Entity]) -> list[Entity]:
 
 
 def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criterion]:
-    """"X, as determined by lab A or lab B": one OR group of X, A and B, not X and A and B."""
+    """ "X, as determined by lab A or lab B": one OR group of X, A and B, not X and A and B."""
     conditions = [c for c in found if c.category == Category.CONDITION and not c.negated]
     labs = [c for c in found if c.category == Category.LAB]
     if not conditions or not labs or not _DEFINITION.search(segment.text):

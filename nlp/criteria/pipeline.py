@@ -9,15 +9,16 @@ the NER affordable: one model call per batch, not per criterion.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+import nlp.criteria.components  # noqa: F401  (registers the factories)
 from matcher.model import Criterion
-from nlp.criteria import components  # noqa: F401  (registers the factories)
 from nlp.criteria.parser import assign_ids
 from nlp.criteria.registry import EXTRACTORS, UnknownExtractor
 from nlp.criteria.split import Segment, split_criteria
@@ -39,6 +40,7 @@ class ComponentConfig(_Strict):
 
 class PipelineConfig(_Strict):
     segmenter: str
+    tokenizer: Literal["english", "simple"] = "english"
     batch_size: int = Field(ge=1)
     components: list[ComponentConfig]
 
@@ -71,7 +73,37 @@ def _with_overrides(base: PipelineConfig, overrides: dict[str, Any]) -> Pipeline
         if c.factory == "criteria_ner" and ner is not None:
             config["model"] = str(ner)
         components.append(ComponentConfig(name=c.name, factory=c.factory, config=config))
-    return PipelineConfig(segmenter=base.segmenter, batch_size=batch_size, components=components)
+    return PipelineConfig(
+        segmenter=base.segmenter,
+        tokenizer=base.tokenizer,
+        batch_size=batch_size,
+        components=components,
+    )
+
+
+class SimpleTokenizer:
+    """Words and single punctuation marks: enough for exact span boundaries, and cheap.
+
+    The components work on character offsets and the NER tokenizes with its own rules, so the
+    Doc's tokens only need to put span edges where words and punctuation meet.
+    """
+
+    _TOKEN = re.compile(r"\w+|[^\w\s]")
+
+    def __init__(self, vocab: Any, fallback: Callable[[str], Any]) -> None:
+        self.vocab = vocab
+        self.fallback = fallback
+
+    def __call__(self, text: str) -> Any:
+        from spacy.tokens import Doc
+
+        words: list[str] = []
+        spaces: list[bool] = []
+        for m in self._TOKEN.finditer(text):
+            words.append(m.group())
+            spaces.append(m.end() < len(text) and text[m.end()].isspace())
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        return doc if doc.text == text else self.fallback(text)  # e.g. runs of whitespace
 
 
 class CriteriaPipeline:
@@ -85,6 +117,8 @@ class CriteriaPipeline:
         self.config = config
         self.segment = SEGMENTERS[config.segmenter]
         self.nlp = spacy.blank("en")
+        if config.tokenizer == "simple":
+            self.nlp.tokenizer = SimpleTokenizer(self.nlp.vocab, self.nlp.tokenizer)
         for c in config.components:
             self.nlp.add_pipe(c.factory, name=c.name, config=c.config)
 

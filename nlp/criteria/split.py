@@ -89,7 +89,9 @@ _LINE_HEADING_RE = [
     (
         kind,
         main,
-        re.compile(rf"(?:{p})(?P<qual>{_QUAL if main else ''})\s*(?::\s*-?\s*{_EOL if main else ''})", re.I),
+        re.compile(
+            rf"(?:{p})(?P<qual>{_QUAL if main else ''})\s*(?::\s*-?\s*{_EOL if main else ''})", re.I
+        ),
     )
     for kind, p in _LINE_HEADINGS
     for main in [(kind, p) in _MAIN_HEADINGS]
@@ -106,9 +108,7 @@ _LEADING_OR = re.compile(r"^(?:or|OR|Or)\s+")
 _ANY_OF = re.compile(_RULES.any_of_parent, re.IGNORECASE)
 _EXCEPTION_PARENT = re.compile(_RULES.exception_parent, re.IGNORECASE)
 _BANNER = re.compile(r"[-=*_#~]{2,}\s*(?P<label>[^-=*_#~:]{2,60}?)\s*:?\s*[-=*_#~]{2,}:?")
-_LABEL_END = re.compile(
-    r"(?<![\w/])(?:" + "|".join(_RULES.inline_labels) + r")\s*:$", re.IGNORECASE
-)
+_LABEL_ANY = re.compile(r"(?<![\w/])(?:" + "|".join(_RULES.inline_labels) + r")\s*:", re.IGNORECASE)
 _TERMINAL = (".", ";", "!", "?", ":")
 _WRAP_SLACK = 10  # a wrapped line falls short of the wrap width by less than a long word
 _WRAP_DEFAULT = 75  # registry textblocks wrap at 80-100 columns, indentation included
@@ -318,8 +318,8 @@ class _Splitter:
         if not self.item.spans or not body or body[0].islower() or body[0] in "([,;&/-–":
             return True
         prev = self.prev_line.rstrip()
-        if _LABEL_END.search(prev) and len(prev) >= self.wrap_width:
-            return True  # a PDQ run wrapped right after its label: "... 100,000/mm3 Hepatic:"
+        if prev.endswith(":") and len(prev) >= self.wrap_width and _LABEL_ANY.search(prev):
+            return True  # a wrapped PDQ run: "... 100,000/mm3 Hepatic:", "... 3 years except:"
         if prev.endswith(_TERMINAL):
             return False
         return len(prev) >= self.wrap_width or indent > self.item.marker_indent
@@ -383,12 +383,20 @@ def _wrap_width(text: str) -> int:
     wrapped, so the shortest of them (less a word) is the block's wrap width. Without such
     evidence a block whose lines are one criterion each is not glued together.
     """
-    lengths = [
+    lines = text.splitlines()
+    continued = [
         len(a.rstrip())
-        for a, b in itertools.pairwise(text.splitlines())
+        for a, b in itertools.pairwise(lines)
         if a.strip() and b.strip() and b.strip()[0].islower()
     ]
-    return min(lengths) - _WRAP_SLACK if lengths else _WRAP_DEFAULT
+    if continued:
+        return min(continued) - _WRAP_SLACK
+    # Without such evidence, a wrapped block still shows several lines close to its width;
+    # a block of one criterion per line has lengths all over the place and is not wrapped.
+    lengths = [len(line.rstrip()) for line in lines if line.strip()]
+    top = max(lengths, default=0)
+    near = sum(n >= top - _WRAP_SLACK for n in lengths)
+    return max(top - _WRAP_SLACK, _WRAP_DEFAULT) if near >= 3 and top <= 130 else 10**6
 
 
 def _item_text(text: str, item: _Item) -> str:

@@ -59,9 +59,7 @@ class NormText:
         return len(self.text)
 
 
-def _sub(
-    norm: NormText, rx: re.Pattern[str], repl: Callable[[re.Match[str]], str]
-) -> NormText:
+def _sub(norm: NormText, rx: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> NormText:
     """re.sub that carries the offset maps along: a replacement spans its whole match."""
     text, starts, ends = norm.text, norm.starts, norm.ends
     out: list[str] = []

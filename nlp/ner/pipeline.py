@@ -42,7 +42,7 @@ def load_ner(path: str | Path | None = None) -> Language:
 def _load(model: str) -> Language:
     import spacy
 
-    import nlp.ner.components  # noqa: F401  (registers our factories)
+    import nlp.ner.components  # registers our spaCy factories
     import nlp.ner.tokenizer  # noqa: F401  (registers the tokenizer)
 
     if not (Path(model) / "config.cfg").is_file():

@@ -86,16 +86,16 @@ def ship(best: Path, target: Path) -> float:
     """
     import spacy
 
-    import nlp.ner.components  # noqa: F401  (registers chia_rules)
+    import nlp.ner.components  # registers our spaCy factories
     import nlp.ner.tokenizer  # noqa: F401
 
-    nlp = spacy.load(best)
-    if "chia_rules" not in nlp.pipe_names:
-        nlp.add_pipe("chia_rules", last=True)
+    pipeline = spacy.load(best)
+    if "chia_rules" not in pipeline.pipe_names:
+        pipeline.add_pipe("chia_rules", last=True)
     staging = target.with_name(target.name + ".new")
     if staging.exists():
         shutil.rmtree(staging)
-    nlp.to_disk(staging)
+    pipeline.to_disk(staging)
     size = dir_size_mb(staging)
     if size > MAX_MODEL_MB:
         shutil.rmtree(staging)
@@ -106,20 +106,47 @@ def ship(best: Path, target: Path) -> float:
     return size
 
 
+def chia_dir(data: Path) -> Path:
+    """`--data` may be the shared data root or the Chia folder itself."""
+    return data if any(data.glob("*.ann")) else data / "chia" / "dev"
+
+
+def uses_vectors(config: Path, overrides: dict[str, object]) -> bool:
+    from spacy.util import load_config
+
+    key = "components.tok2vec.model.embed.include_static_vectors"
+    if key in overrides:
+        return bool(overrides[key])
+    cfg = load_config(config, interpolate=False)
+    return bool(cfg["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m nlp.ner.train", description=__doc__)
-    ap.add_argument("--data", type=Path, required=True, help="Chia folder (.txt/.ann pairs)")
+    ap.add_argument("--data", type=Path, required=True, help="shared data root (or Chia folder)")
     ap.add_argument("--work", type=Path, default=Path("build/ner"), help="scratch folder")
     ap.add_argument("--config", type=Path, default=CONFIG)
     ap.add_argument("--out", type=Path, default=MODEL_DIR, help="where the model is shipped")
     ap.add_argument("--set", action="append", default=[], help="spaCy config override K=V")
+    ap.add_argument("--vectors", type=Path, default=None, help="reuse built static vectors")
     ap.add_argument("--no-ship", action="store_true", help="train and score, do not ship")
     args = ap.parse_args(argv)
 
     t0 = time.monotonic()
-    counts = prepare(args.data, args.work)
+    chia = chia_dir(args.data)
+    overrides = _parse_set(args.set)
+    if uses_vectors(args.config, overrides):
+        vectors = args.vectors or args.work / "vectors"
+        if args.vectors is None:
+            from nlp.ner.vectors import build as build_vectors
+
+            root = args.data.parent.parent if chia == args.data else args.data
+            n = build_vectors(root, vectors, dims=96, min_count=2, max_words=20000)
+            print(f"{n} static vectors in {vectors}", flush=True)
+        overrides["paths.vectors"] = str(vectors)
+    counts = prepare(chia, args.work)
     print(f"criteria per part: {counts}", flush=True)
-    best = train(args.config, args.work, _parse_set(args.set))
+    best = train(args.config, args.work, overrides)
     model = best
     if not args.no_ship:
         size = ship(best, args.out)
@@ -130,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     from nlp.chia.split import split_of
     from nlp.ner.evaluate import evaluate
 
-    held = [d for d in load_dir(args.data) if split_of(d.trial_id) == "heldout"]
+    held = [d for d in load_dir(chia) if split_of(d.trial_id) == "heldout"]
     report = evaluate(held, model)
     print(json.dumps({"heldout": report.to_json()}, indent=1))
     print(f"done in {time.monotonic() - t0:.0f} s", flush=True)

@@ -1,4 +1,10 @@
-"""Patient-note NLP: free text → facts with ConText assertions, and age/sex from prose.
+"""Patient-note NLP: free text -> facts with ConText assertions, and age/sex from prose.
+
+The pipeline (`pipeline.yaml`, on `spacy.blank("en")`): line-aware sentences -> lexicon
+mentions (medspaCy TargetMatcher; curated + harvested vocabularies) -> lab values and vitals
+with units -> optional statistical mentions (Chia NER) -> sections (medspaCy Sectionizer) ->
+ConText (medspaCy defaults + ours) -> facts whose `source` is `<note source>#s<sentence>`.
+Every vocabulary, pattern and mapping is YAML under `nlp/notes/rules/`, loaded strictly.
 
 `demographics` is light (regex over YAML rules) and imported eagerly; the spaCy/medspaCy
 pipeline is imported only when first used, so importing this package stays cheap.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
+from dataclasses import replace
 
 from spacy.tokens import Doc, Span
 
@@ -50,35 +51,25 @@ def _sentence(sentences: list[Sentence], starts: list[int], char: int) -> Senten
 
 
 def _lab_facts(m: Measurement, base: Fact) -> list[Fact]:
-    main = _copy(base, text=m.name, value=m.value, unit=m.unit, value_text=m.value_text)
-    main.comparator = m.comparator
-    out = [main]
+    """The result itself, plus one fact per paired component (systolic, diastolic)."""
+    out = [
+        replace(
+            base,
+            text=m.name,
+            value=m.value,
+            unit=m.unit,
+            value_text=m.value_text,
+            comparator=m.comparator,
+        )
+    ]
     for name, value in m.components:
-        part = _copy(base, text=name, value=value, unit=m.unit, value_text=f"{value:g} {m.unit}")
-        part.comparator = m.comparator
-        out.append(part)
+        text = f"{value:g} {m.unit}"
+        out.append(
+            replace(
+                base, text=name, value=value, unit=m.unit, value_text=text, comparator=m.comparator
+            )
+        )
     return out
-
-
-def _copy(base: Fact, **changes: object) -> Fact:
-    fact = Fact(
-        base.kind,
-        base.text,
-        base.source,
-        list(base.codes),
-        base.value,
-        base.value_text,
-        base.unit,
-        base.start,
-        base.end,
-        base.status,
-        base.assertion,
-        base.sentence,
-        base.comparator,
-    )
-    for key, value in changes.items():
-        setattr(fact, key, value)
-    return fact
 
 
 def doc_facts(

@@ -49,6 +49,7 @@ class Measurement:
 @dataclass(frozen=True, slots=True)
 class _Spec:
     spec: MeasurementSpec
+    name: re.Pattern[str]  # the name alone: a cheap gate before the costlier patterns
     name_first: re.Pattern[str]
     value_first: re.Pattern[str] | None
     qualitative: tuple[re.Pattern[str], ...]
@@ -61,6 +62,7 @@ class _Compiled:
     comparators: tuple[tuple[re.Pattern[str], str], ...]
     qualifiers: tuple[tuple[re.Pattern[str], str], ...]
     coordination: re.Pattern[str]
+    reject_after: re.Pattern[str]
 
 
 def _alternation(patterns: list[str]) -> str:
@@ -88,13 +90,12 @@ def _compile_spec(
     qualitative = (
         re.compile(rf"(?<![\w])(?P<qual>{qual})\s+(?:[a-z]+\s+)?{head}", _I),
         re.compile(
-            rf"{head}\s+(?:(?:was|is|were|are|remains|remained)\s+)?"
-            rf"(?:(?:persistently|mildly|markedly|slightly|significantly|very)\s+)?"
+            rf"{head}\s+(?:(?:{rules.copulas})\s+)?(?:(?:{rules.intensifiers})\s+)?"
             rf"(?P<qual>{qual})(?![\w])",
             _I,
         ),
     )
-    return _Spec(spec, name_first, value_first, qualitative)
+    return _Spec(spec, re.compile(head, _I), name_first, value_first, qualitative)
 
 
 @cache
@@ -114,7 +115,8 @@ def _rules(name: str = "measurements") -> _Compiled:
         qualifiers=tuple(
             (re.compile(rf"(?:{p})$", _I), key) for key, p in rules.qualifiers.items()
         ),
-        coordination=re.compile(rf"\s*(?:and|or|&)\s*(?:{_NUM})", _I),
+        coordination=re.compile(rf"\s*(?:{rules.coordination})\s*(?:{_NUM})", _I),
+        reject_after=re.compile(rules.reject_after, _I),
     )
 
 
@@ -140,9 +142,10 @@ def _unit_at(text: str, pos: int, rules: _Compiled) -> tuple[str, int] | None:
 
 
 def _resolve_unit(spec: MeasurementSpec, value: float, stated: str | None) -> str | None:
-    """The stated unit if the lab accepts it, else the unit its magnitude implies, else None."""
-    if stated is not None and (not spec.units or stated in spec.units):
-        return stated
+    """The stated unit if the lab accepts it, else (nothing stated) the unit its magnitude
+    implies; None when a stated unit is not one of the lab's ("HR 20%") or none fits."""
+    if stated is not None:
+        return stated if not spec.units or stated in spec.units else None
     if not spec.units:
         return ""
     for implied in spec.implied_units:
@@ -163,6 +166,8 @@ def _name_first(text: str, s: _Spec, rules: _Compiled) -> list[Measurement]:
     for m in s.name_first.finditer(text):
         end = m.end()
         stated = _unit_at(text, end, rules)
+        if stated is None and rules.reject_after.match(text, end):
+            continue
         if (
             stated is None
             and end < len(text)
@@ -245,6 +250,8 @@ def find_measurements(text: str, rules_name: str = "measurements") -> list[Measu
     numeric: list[Measurement] = []
     qualitative: list[Measurement] = []
     for s in rules.specs:
+        if not s.name.search(text):
+            continue  # most labs are not named in a given note
         numeric += _name_first(text, s, rules) + _value_first(text, s, rules)
         qualitative += _qualitative(text, s, rules)
     taken: list[tuple[int, int]] = []

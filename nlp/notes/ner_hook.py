@@ -10,6 +10,7 @@ registered by name so that the pipeline stays configurable from YAML and tests c
 fake one.
 """
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,9 +41,9 @@ def _entity_fields(entity: Any) -> tuple[int, int, str]:
 
 
 def _chia_source() -> MentionSource:
-    """Adapter over `nlp.ner.pipeline` (`load_ner()`, `extract_entities(texts, nlp)`)."""
+    """Adapter over `nlp.ner` (`load_ner()`, `extract_entities(texts, nlp=...)`)."""
     try:
-        from nlp.ner.pipeline import extract_entities, load_ner
+        from nlp.ner import extract_entities, load_ner
 
         model = load_ner()
     except (ImportError, OSError) as exc:  # no model shipped (yet) or not importable
@@ -59,10 +60,25 @@ register_mention_source("chia", _chia_source)
 
 
 class NerMentions:
-    def __init__(self, source: MentionSource, labels: dict[str, str], span_group: str) -> None:
+    """`skip` (a regex over the span text) and `min_chars` drop spans a criteria-trained model
+    tags in notes that are not concepts ("her", "his abdomen", "vital signs")."""
+
+    def __init__(
+        self,
+        source: MentionSource,
+        labels: dict[str, str],
+        span_group: str,
+        skip: str = "",
+        min_chars: int = 1,
+    ) -> None:
         self._source = source
         self._labels = labels
         self._group = span_group
+        self._skip = re.compile(skip, re.IGNORECASE) if skip else None
+        self._min_chars = min_chars
+
+    def _keep(self, text: str) -> bool:
+        return len(text) >= self._min_chars and not (self._skip and self._skip.search(text))
 
     def __call__(self, doc: Doc) -> Doc:
         existing = list(doc.spans[self._group]) if self._group in doc.spans else []
@@ -74,14 +90,17 @@ class NerMentions:
         for sentence, entities in zip(sentences, self._source(texts), strict=True):
             for start, end, label in entities:
                 category = self._labels.get(label)
+                if category is None:
+                    continue
                 a, b = sentence.start + start, sentence.start + end
-                if category is None or any(a < e and s < b for s, e in taken):
-                    continue
                 span = doc.char_span(a, b, label=category.upper(), alignment_mode="expand")
-                if span is None:
+                if span is None or not self._keep(span.text):  # as our tokens cut it
                     continue
-                taken.append((span.start_char, span.end_char))
-                found[(span.start_char, span.end_char)] = category
+                key = (span.start_char, span.end_char)
+                if any(key[0] < e and s < key[1] for s, e in taken):
+                    continue
+                taken.append(key)
+                found[key] = category
                 spans.append(span)
         doc.user_data[NER_KEY] = found
         doc.spans[self._group] = existing + spans
@@ -90,11 +109,23 @@ class NerMentions:
 
 @Language.factory(
     "trialmatch_note_ner",
-    default_config={"source": "chia", "labels": {}, "span_group": "note_targets"},
+    default_config={
+        "source": "chia",
+        "labels": {},
+        "span_group": "note_targets",
+        "skip": "",
+        "min_chars": 1,
+    },
 )
 def make_ner_mentions(
-    nlp: Language, name: str, source: str, labels: dict[str, str], span_group: str
+    nlp: Language,
+    name: str,
+    source: str,
+    labels: dict[str, str],
+    span_group: str,
+    skip: str,
+    min_chars: int,
 ) -> NerMentions:
     if source not in _SOURCES:
         raise MentionSourceUnavailable(f"no mention source named {source!r}")
-    return NerMentions(_SOURCES[source](), labels, span_group)
+    return NerMentions(_SOURCES[source](), labels, span_group, skip, min_chars)

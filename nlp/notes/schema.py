@@ -177,8 +177,12 @@ class MeasurementSpec(_Strict):
 class MeasurementRules(_Strict):
     units: list[UnitSpec]
     comparators: list[ComparatorSpec]
+    reject_after: Regex
     fillers: list[Regex]
     max_fillers: int = Field(ge=0)
+    copulas: Regex
+    intensifiers: Regex
+    coordination: Regex
     qualifiers: dict[str, Regex]
     measurements: list[MeasurementSpec]
 

@@ -71,7 +71,7 @@ def _print_table(result: dict, report, files: int) -> None:
     from rich.table import Table
 
     table = Table(title=f"Chia NER: {result['criteria']} criteria in {files} files")
-    table.add_column("type")
+    table.add_column("type", no_wrap=True, min_width=11)
     table.add_column("gold", justify="right")
     for mode in ("strict", "relaxed"):
         for col in ("P", "R", "F1"):

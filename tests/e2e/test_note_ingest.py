@@ -170,21 +170,10 @@ def test_grpc_ingest_and_match_on_note_facts(make_server) -> None:
     hypertension = rows["Hypertension"]
     assert hypertension.outcome == matcher_pb2.OUTCOME_MET
     assert hypertension.evidence[0].source == f"{DOC}#s1"
+    a1c = rows["HbA1c below 6.5%"]  # a value read from the note, compared with its unit
+    assert a1c.outcome == matcher_pb2.OUTCOME_MET
+    assert a1c.evidence[0].source == f"{DOC}#s3"
     diabetes = rows["Diabetes mellitus"]  # an exclusion the note denies: not met
     assert diabetes.outcome == matcher_pb2.OUTCOME_NOT_MET
     assert diabetes.evidence[0].source == f"{DOC}#s2"
-
-
-def test_debug_rows(make_server) -> None:
-    _, channel = make_server()
-    ingest = ingest_pb2_grpc.PatientIngestStub(channel)
-    ingest.PushBundle(ingest_pb2.PushBundleRequest(bundle_json=bundle(), label="sigir"))
-    trials_pb2_grpc.TrialRegistryStub(channel).SubmitTrial(
-        trials_pb2.SubmitTrialRequest(protocol=TRIAL)
-    )
-    ranked = matcher_pb2_grpc.MatcherStub(channel).RankPatients(
-        matcher_pb2.RankPatientsRequest(trial_id="TM-CHEST-1", index_date="2021-07-01")
-    )
-    for row in ranked.candidates[0].criteria:
-        print("ROW", row.criterion.text, row.outcome, row.reason, [(e.source, e.text) for e in row.evidence])
-    print("VERDICT", ranked.candidates[0].verdict)
+    assert candidate.verdict == matcher_pb2.VERDICT_ELIGIBLE

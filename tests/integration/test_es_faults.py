@@ -209,7 +209,7 @@ def _block(store: ElasticStore, blocked: bool) -> None:
 
 def test_429_is_retried_with_backoff_until_accepted(es_settings) -> None:
     store = ElasticStore(
-        es_settings(bulk_max_retries=8, bulk_initial_backoff_s=0.1, bulk_max_backoff_s=0.4)
+        es_settings(bulk_max_retries=12, bulk_initial_backoff_s=0.1, bulk_max_backoff_s=0.5)
     )
     try:
         store.check()
@@ -251,3 +251,37 @@ def test_429_after_every_retry_is_unavailable(es_settings) -> None:
     finally:
         store.drop()
         store.close()
+
+
+def test_health_follows_the_backend_both_ways(make_app) -> None:
+    """The watch re-checks: NOT_SERVING while the check fails, SERVING once it passes."""
+    from services.server import start_server
+
+    reachable = threading.Event()
+
+    def check() -> None:
+        if not reachable.is_set():
+            raise BackendUnavailable("Elasticsearch at http://nowhere is unreachable")
+
+    app = make_app(server={"address": "127.0.0.1:0", "health_interval_s": 0.05})
+    app.backend_check = check
+    running = start_server(app, services=["matcher"])
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+
+            def status() -> int:
+                return health.Check(health_pb2.HealthCheckRequest(service=MATCHER)).status
+
+            assert status() == health_pb2.HealthCheckResponse.NOT_SERVING  # before any call
+            reachable.set()
+            deadline = time.monotonic() + 10
+            while status() != health_pb2.HealthCheckResponse.SERVING:
+                assert time.monotonic() < deadline, "health never turned SERVING"
+                time.sleep(0.05)
+            reachable.clear()
+            while status() != health_pb2.HealthCheckResponse.NOT_SERVING:
+                assert time.monotonic() < deadline, "health never turned NOT_SERVING again"
+                time.sleep(0.05)
+    finally:
+        running.stop(grace=0)

@@ -2,9 +2,10 @@
 
 The test functions are imported unchanged; only `make_app` differs: every app this module
 builds stores in Elasticsearch (refresh "wait_for", so a search right after a write sees
-it, as those tests expect of the embedded store). Ranking both ways, filters, updates,
-deletes, rejected bundles, streams and the trial lifecycle thus have one definition for
-both backends.
+it, as those tests expect of the embedded store). Ranking with evidence, updates, deletes,
+rejected bundles, streams and the trial lifecycle thus have one definition for both
+backends (ranking both ways and the hard filters run for both backends in
+test_store_contract.py::test_rank_both_ways, so they are not repeated here).
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ loaded = _E2E.loaded
 test_rank_patients_orders_by_verdict_and_explains = (
     _E2E.test_rank_patients_orders_by_verdict_and_explains
 )
-test_hard_filters_and_verdict_filter = _E2E.test_hard_filters_and_verdict_filter
-test_rank_trials_for_a_patient = _E2E.test_rank_trials_for_a_patient
 test_push_twice_updates_and_delete_really_deletes = (
     _E2E.test_push_twice_updates_and_delete_really_deletes
 )

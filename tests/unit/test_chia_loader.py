@@ -147,3 +147,13 @@ def test_split_is_stable_and_proportioned():
 
 def test_committed_sample_is_held_out():
     assert {split_of(d.trial_id) for d in load_dir(SAMPLE)} == {"heldout"}
+
+
+def test_out_of_order_fragments_are_sorted(tmp_path):
+    text = "bacterial or viral infection\n"
+    ann = "T1\tCondition 19 28;13 18\tinfection viral\n"
+    doc = load_doc(_write(tmp_path, "NCT00000003_inc", text, ann))
+    (e,) = doc.entities
+    assert e.spans == ((13, 18), (19, 28))
+    assert (e.start, e.end) == (13, 28)
+    assert doc.mismatched == 0

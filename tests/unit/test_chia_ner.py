@@ -109,7 +109,7 @@ def test_to_doc_targets(blank):
     assert missing == ["chemotherapy"]
 
 
-I = tuple[int, int, str, bool]
+Iv = tuple[int, int, str, bool]
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ I = tuple[int, int, str, bool]
         ),
     ],
 )
-def test_merge_policy(current: list[I], rule: I, policy, expected: list[I]):
+def test_merge_policy(current: list[Iv], rule: Iv, policy, expected: list[Iv]):
     assert merge(current, rule, policy) == expected
 
 

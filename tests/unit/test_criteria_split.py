@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from matcher.model import CriterionKind
@@ -183,3 +187,180 @@ def test_nothing_is_dropped() -> None:
 
 def test_empty_text() -> None:
     assert split_criteria("\n   \r\n") == []
+
+
+# --- real textblocks (tests/fixtures/criteria/textblocks.json, see its README) -------------
+
+FIXTURES = json.loads((Path(__file__).parents[1] / "fixtures/criteria/textblocks.json").read_text())
+
+
+def _block(nct: str) -> str:
+    return FIXTURES[nct]["eligibility_criteria"]
+
+
+@pytest.mark.parametrize("nct", sorted(FIXTURES))
+def test_real_textblock_offsets_are_exact(nct: str) -> None:
+    """Every word of every segment maps back to the same characters of the source."""
+    text = _block(nct)
+    segments = split_criteria(text)
+    assert segments
+    for seg in segments:
+        for m in re.finditer(r"\S+", seg.text):
+            a, b = seg.source_span(m.start(), m.end())
+            assert text[a:b] == m.group()
+        assert seg.start < seg.end and not text[seg.start].isspace()
+
+
+@pytest.mark.parametrize(
+    ("nct", "index", "kind", "context", "text"),
+    [
+        # flattened PDQ paragraph: labels become context, statements are cut apart
+        ("NCT00003209", 7, INC, "Age", "18 and over"),
+        ("NCT00003209", 11, INC, "Hematopoietic", "Platelet count at least 100,000/mm3"),
+        ("NCT00003209", 12, INC, "Hepatic", "Bilirubin no greater than 14.6 mg/dL"),
+        ("NCT00003209", 16, INC, "Pulmonary", "FEV1 at least 1.0 L"),
+        ("NCT00003209", 23, INC, "Radiotherapy", "No preoperative external radiotherapy"),
+        # qualified headings switch the kind and give the context
+        ("NCT00001408", 4, EXC, "BLOOD DRAW/ASTHMA", None),
+        ("NCT00001408", 8, INC, "BLOOD DRAW/NORMAL CONTROL", "Age 18-65."),
+        # one criterion per \r\n line, no bullets, no wrapping
+        (
+            "NCT03530124",
+            4,
+            INC,
+            "",
+            "English- or Spanish-speaking parent(s)/legally authorized representative(s) (LAR(s))",
+        ),
+        ("NCT03530124", 5, INC, "", "Not planned for discharge within 60 hours of study entry"),
+        # "(2) ... (3)" inside a bullet is not a list
+        (
+            "NCT02118766",
+            3,
+            INC,
+            "",
+            "Has an ISGA score of Mild (2) or Moderate (3) at Baseline/Day 1",
+        ),
+        # lower-case re-flowed layout
+        (
+            "NCT00256529",
+            3,
+            EXC,
+            "",
+            "Contradiction to EGD and/or biopsies such as Boerhaave's syndrome, or history or "
+            "bleeding disorder or elevated INR",
+        ),
+        # banner sub-headings are context
+        ("NCT00004493", 3, INC, "Hematopoietic", "Hemoglobin at least 7 mg/dL"),
+    ],
+)
+def test_real_textblock_segments(
+    nct: str, index: int, kind: CriterionKind, context: str, text: str | None
+) -> None:
+    seg = split_criteria(_block(nct))[index]
+    assert (seg.kind, seg.context) == (kind, context)
+    if text is not None:
+        assert seg.text == text
+
+
+def test_or_line_and_trailing_or_make_alternatives() -> None:
+    segs = split_criteria(_block("NCT00004493"))
+    assert segs[0].text.startswith("Diagnosis of stable, persistent lactic acidemia")
+    assert segs[1].text.startswith("Diagnosis of cerebral lactic acidemia")
+    assert segs[0].group and segs[0].group == segs[1].group
+    assert not segs[2].group
+    pdq = split_criteria(_block("NCT00004868"))
+    creat = [s for s in pdq if s.text.startswith("Creatinine")]
+    assert [s.text for s in creat] == [
+        "Creatinine less than 1.5 mg/dL",
+        "Creatinine clearance at least 60 mL/min",
+    ]
+    assert creat[0].group and creat[0].group == creat[1].group
+
+
+def test_inline_or_in_a_pdq_run_is_an_alternative() -> None:
+    segs = split_criteria(_block("NCT00002806"))
+    steroid = [s for s in segs if s.context == "Endocrine therapy"]
+    assert [s.text for s in steroid] == [
+        "At least 1 week since prior steroids",
+        "Stable steroid dose for at least 1 week prior to study",
+    ]
+    assert steroid[0].group and steroid[0].group == steroid[1].group
+
+
+def test_children_of_one_of_the_following_are_alternatives() -> None:
+    segs = split_criteria(_block("NCT02291237"))
+    parent = next(
+        n for n, s in enumerate(segs) if s.text.endswith("at least one of the following:")
+    )
+    kids = [s for s in segs if s.parent == parent]
+    assert [s.text[:28] for s in kids] == [
+        "New York Heart Association (",
+        "Canadian Cardiovascular Soci",
+    ]
+    assert kids[0].group and {s.group for s in kids} == {kids[0].group}
+    assert not segs[parent].group
+
+
+def test_exception_children_stay_with_their_parent() -> None:
+    text = _block("NCT00002882")
+    segs = split_criteria(text)
+    merged = [s for s in segs if s.text.startswith("No second malignancy except:")]
+    assert [s.text for s in merged] == [
+        "No second malignancy except: In situ cervical cancer Basal or squamous skin cancer"
+    ]
+    assert not [s for s in segs if s.text.startswith(("In situ cervical", "Basal or squamous"))]
+    assert text[merged[0].start : merged[0].end].endswith("Basal or squamous skin cancer")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # headings with qualifiers, and "Patients must ..." forms
+        (
+            "INCLUSION CRITERIA - Recipients:\n- Age 18 or older\n"
+            "EXCLUSION CRITERIA - Donor - any of the following:\n- HIV infection",
+            [
+                (INC, "Recipients", "Age 18 or older"),
+                (EXC, "Donor - any of the following", "HIV infection"),
+            ],
+        ),
+        (
+            "Key exclusion criteria\n- Prior stroke\nPatients must have:\n- Diabetes",
+            [(EXC, "", "Prior stroke"), (INC, "Patients must have", "Diabetes")],
+        ),
+        # re-flowed single line with semicolons
+        (
+            "Inclusion criteria: age 18-65; type 2 diabetes. Exclusion criteria: pregnancy; "
+            "dialysis",
+            [
+                (INC, "", "age 18-65;"),
+                (INC, "", "type 2 diabetes."),
+                (EXC, "", "pregnancy;"),
+                (EXC, "", "dialysis"),
+            ],
+        ),
+        # leading study-part tags and item codes are not criterion text
+        (
+            "- PRE-REGISTRATION: Willing to undergo biopsy\n- E-13. Use of ketoconazole",
+            [
+                (INC, "PRE-REGISTRATION", "Willing to undergo biopsy"),
+                (INC, "", "Use of ketoconazole"),
+            ],
+        ),
+    ],
+)
+def test_layout_forms(text: str, expected: list[tuple[CriterionKind, str, str]]) -> None:
+    assert [(s.kind, s.context, s.text) for s in split_criteria(text)] == expected
+
+
+def test_long_prose_paragraph_is_cut_into_sentences() -> None:
+    text = (
+        "Patients with known brain metastases, unless these metastases have been treated and "
+        "have been stable for at least six months prior to study start. Subjects with a history "
+        "of brain metastases must have a head CT with contrast to document either response or "
+        "progression. Patients with bone metastases as the only site of measurable disease are "
+        "not eligible for this study at all."
+    )
+    segs = split_criteria(text)
+    assert [s.text.split()[0] for s in segs] == ["Patients", "Subjects", "Patients"]
+    assert all(text[s.start : s.end] == s.text for s in segs)

@@ -48,6 +48,10 @@ CASES = [
     ("weight loss (20 lb)", []),
     ("temperature 12", []),
     ("LDL-C and HDL-C levels were 545 and 53 mg/dL, respectively", []),
+    ("UA: WBC: 2 WBCs/hpf", []),  # trec-202124: urine microscopy, not a blood count
+    ("HR 20%", []),  # a stated unit the lab does not take is not replaced by a guess
+    ("direct bilirubin: 2.4 mg/dL", [("direct bilirubin", 2.4, "mg/dL", "")]),  # not total
+    ("SCr 2.1 in [**3-17**]", [("creatinine", 2.1, "mg/dL", "")]),  # trec-202115
     ("triglyceride levels (85 and 158 mg/dL, resp.)", []),
 ]
 

@@ -52,6 +52,11 @@ def test_numbers_need_not_start_at_zero_or_be_dense() -> None:
             "She has had decreased appetite, PO intake,\nenergy level at home. No fever.",
             ["She has had decreased appetite, PO intake,\nenergy level at home.", "No fever."],
         ),
+        # "name: value" lines of a lab list are items even in lower case
+        (
+            "Creatinine: 3.6 mg/dL\nblood urea nitrogen (BUN): 73 mg/dL",
+            ["Creatinine: 3.6 mg/dL", "blood urea nitrogen (BUN): 73 mg/dL"],
+        ),
         ("", []),
     ],
 )

@@ -50,7 +50,11 @@ class AgeExtractor(Extractor):
         if m is None:
             shift = 0
             m = next(
-                (b for b in self.bare.finditer(text) if self._anchored(text, b) and _not_time(p, b)),
+                (
+                    b
+                    for b in self.bare.finditer(text)
+                    if self._anchored(text, b) and _not_time(p, b)
+                ),
                 None,
             )
         if m is None:
@@ -84,7 +88,7 @@ class AgeExtractor(Extractor):
 
 
 def _not_time(p: Prepared, m: re.Match[str]) -> bool:
-    """"At least 4 weeks since chemotherapy" is a window, not an age, unless it says "old";
+    """ "At least 4 weeks since chemotherapy" is a window, not an age, unless it says "old";
     "born at >= 37 weeks gestational age" is a gestational age, not the patient's."""
     if _GESTATION.match(p.norm, m.end()):
         return False

@@ -52,10 +52,13 @@ class BiomarkerExtractor(Extractor):
         (compile_ci(rf"\b(?:{c.pattern})\b"), c.markers, c.value) for c in _R.combinations
     ]
     anti: ClassVar[re.Pattern[str]] = compile_ci(r"(?:anti|non)[- ]?$")
+    # A cheap pre-filter (no look-arounds): most criteria name no marker at all.
     any_marker: ClassVar[re.Pattern[str]] = compile_ci(
-        "|".join(f"(?:{rx.pattern})" for _, rx in markers)
+        r"\b(?:"
+        + "|".join(p for m in _R.markers for p in m.patterns)
         + "|"
-        + "|".join(f"(?:{c.pattern})" for c in _R.combinations)
+        + "|".join(c.pattern for c in _R.combinations)
+        + ")"
     )
 
     def extract(self, p: Prepared) -> list[Criterion]:
@@ -109,9 +112,9 @@ class BiomarkerExtractor(Extractor):
             if not hit.status and after is not None:
                 hit.status, hit.status_span = after
         loc = p.value_after(hit.end, _R.reach)
-        if loc is not None and isinstance(loc.item, Quantity):
-            if loc.item.comparator != "=" or loc.item.unit == "%":
-                hit.value = loc
+        q = loc.item if loc is not None else None
+        if isinstance(q, Quantity) and (q.comparator != "=" or q.unit == "%"):
+            hit.value = loc
 
     def _first_status(self, text: str, a: int, b: int) -> tuple[str, tuple[int, int]] | None:
         best: tuple[str, tuple[int, int]] | None = None

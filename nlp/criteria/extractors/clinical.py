@@ -30,10 +30,13 @@ _GROUPS = count(1)
 ENTITY_TYPE = {"condition": "Condition", "medication": "Drug", "procedure": "Procedure"}
 
 
+_CROSS_REFERENCE = compile_ci(r"^(?:see|refer to|as per|per|as in|as described in)\b")
 _TRAIL_STATUS = compile_ci(r"[\s-]+(?:negative|positive|seronegative|seropositive)$")
 
 
 def clean(phrase: str) -> str:
+    if _CROSS_REFERENCE.match(phrase.strip()):
+        return ""
     phrase = _LEAD_NEG.sub("", phrase.strip())
     phrase = STRIP.sub("", phrase)
     phrase = _TRAIL_STATUS.sub("", phrase.strip(" ,.;:-"))
@@ -41,9 +44,9 @@ def clean(phrase: str) -> str:
 
 
 def floor(p: Prepared, pos: int) -> int:
-    """Where a cue-less phrase ending at `pos` may start: after any time or value before it
-    ("At least 4 weeks since prior chemotherapy" -> "prior chemotherapy")."""
-    ends = [loc.end for loc in (*p.windows, *p.quantities) if loc.end <= pos]
+    """Where a cue-less phrase ending at `pos` may start: after a time or value that opens the
+    text ("At least 4 weeks since prior chemotherapy" -> "prior chemotherapy")."""
+    ends = [loc.end for loc in (*p.windows, *p.quantities) if loc.end <= pos and loc.start < 3]
     return max(ends, default=0)
 
 
@@ -83,7 +86,6 @@ def criteria_for(
     Alternatives share a `group` (the model's OR), except under negation: "no A or B" means
     neither A nor B, so the negated alternatives are independent criteria that must all hold.
     """
-    leading_negation = bool(_LEAD_NEG.match(phrase.strip()))
     phrase = _cut_at_time(p, phrase, start)
     if not clean(phrase):
         return []
@@ -94,7 +96,7 @@ def criteria_for(
     out: list[Criterion] = []
     for part, where in zip(parts, located, strict=True):
         a, b = where if where else (start, start)
-        neg = negated if negated is not None else (leading_negation or p.negated(a, b))
+        neg = negated if negated is not None else p.negated(a, b)
         refs: list[EntityRef] = [(kind, a, b)] if where else []
         cue = p.negation_cue(a, b)
         if neg and cue:

@@ -11,7 +11,7 @@ handled here is claimed, so the rule-based phrase extractors do not read it a se
 from __future__ import annotations
 
 import re
-from itertools import count
+from itertools import count, pairwise
 from typing import ClassVar
 
 from matcher.model import Category, Criterion
@@ -34,6 +34,7 @@ class ConceptExtractor(Extractor):
     }
     generic: ClassVar[re.Pattern[str]] = compile_ci(_R.generic)
     events: ClassVar[frozenset[str]] = frozenset(_R.event_types)
+    reserved: ClassVar[re.Pattern[str]] = compile_ci(_R.reserved)
 
     def extract(self, p: Prepared) -> list[Criterion]:
         spans = [
@@ -43,7 +44,9 @@ class ConceptExtractor(Extractor):
             and p.clauses.in_main(s.start, s.end)
             and not p.is_claimed(s)
             and not self._covered(p, s)
+            and not self.reserved.search(s.text)
         ]
+        spans = _drop_abbreviations(p.text, spans)
         if not spans:
             return []
         out: list[Criterion] = []
@@ -58,9 +61,7 @@ class ConceptExtractor(Extractor):
 
     def _covered(self, p: Prepared, span: Span) -> bool:
         """Spans another extractor already turned into a criterion (pregnancy, consent)."""
-        return any(
-            e.start < span.end and span.start < e.end for c in p.found for e in c.entities
-        )
+        return any(e.start < span.end and span.start < e.end for c in p.found for e in c.entities)
 
     def _criterion(self, p: Prepared, span: Span) -> Criterion | None:
         concept = clean(span.text)
@@ -83,3 +84,16 @@ class ConceptExtractor(Extractor):
             duration_days=timing.duration_days,
             refs=refs,
         )
+
+
+def _drop_abbreviations(text: str, spans: list[Span]) -> list[Span]:
+    """"T2DM (type 2 diabetes mellitus)" or "type 2 diabetes mellitus (T2DM)" is one concept:
+    keep the longer spelling."""
+    ordered = sorted(spans, key=lambda s: s.start)
+    drop: set[int] = set()
+    for n, (a, b) in enumerate(pairwise(ordered)):
+        gap = text[a.end : b.start]
+        closes = text[b.end : b.end + 2].lstrip().startswith(")")
+        if a.type == b.type and gap.strip() == "(" and closes:
+            drop.add(n + 1 if len(b.text) < len(a.text) else n)
+    return [s for n, s in enumerate(ordered) if n not in drop]

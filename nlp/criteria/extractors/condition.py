@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from matcher.model import Category, Criterion
 from nlp.criteria.extractors.base import Extractor, Prepared, compile_ci
-from nlp.criteria.extractors.clinical import RULES, clean, criteria_for, phrase_after
+from nlp.criteria.extractors.clinical import RULES, clean, criteria_for, floor, phrase_after
 
 _C = RULES.condition
 
@@ -45,7 +45,7 @@ class ConditionExtractor(Extractor):
                 return criteria_for(self, p, phrase, cue.start())
         if any(c.category not in _BARE_ALONGSIDE for c in p.found):
             return []
-        start = max((e.end for c in p.found for e in c.entities), default=0)
+        start = max((e.end for c in p.found for e in c.entities), default=floor(p, len(text)))
         if not self.heads.search(text, start):
             return []
         bare = phrase_after(text, start, _C.max_bare_words)

@@ -101,8 +101,10 @@ class LabThresholdExtractor(Extractor):
         for n in range(len(linked) - 2, -1, -1):
             name, loc = linked[n]
             nxt_name, nxt_loc = linked[n + 1]
-            if loc is None and nxt_loc is not None and _LIST_GAP.match(
-                p.text[name.end : nxt_name.start]
+            if (
+                loc is None
+                and nxt_loc is not None
+                and _LIST_GAP.match(p.text[name.end : nxt_name.start])
             ):
                 linked[n] = (name, nxt_loc)
         return [(name, loc) for name, loc in linked if loc is not None]
@@ -127,7 +129,7 @@ class LabThresholdExtractor(Extractor):
         return out
 
     def _is_count(self, p: Prepared, loc: Located) -> bool:
-        """"> 2 prior regimens": a unitless number followed by a noun counts something."""
+        """ "> 2 prior regimens": a unitless number followed by a noun counts something."""
         q = loc.item
         assert isinstance(q, Quantity)
         return not q.unit and bool(_COUNTED.match(p.text[loc.end :]))
@@ -147,8 +149,10 @@ class LabThresholdExtractor(Extractor):
                 break
         if not picked:
             return None
+        if len(picked) > 1 and picked[-1].group().startswith("("):
+            picked = picked[-1:]  # "Expanded Disability Status Scale (EDSS)" -> "edss"
         a, b = picked[0].start(), picked[-1].end()
-        concept = " ".join(p.text[a:b].split()).lower()
+        concept = " ".join(p.text[a:b].split()).strip("()").lower()
         return _Name(concept, a, b, "scale") if re.search(r"[a-z]{2}", concept) else None
 
     def _criterion(self, p: Prepared, name: _Name, loc: Located) -> Criterion:

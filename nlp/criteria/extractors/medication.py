@@ -9,7 +9,6 @@ from matcher.model import Category, Criterion
 from nlp.criteria.extractors.base import Extractor, Prepared, compile_ci
 from nlp.criteria.extractors.clinical import RULES, criteria_for, floor, head_phrase, phrase_after
 
-
 _STRONG_MAX_WORDS = 6
 
 
@@ -33,9 +32,10 @@ class MedicationExtractor(Extractor):
 
     def extract(self, p: Prepared) -> list[Criterion]:
         text = p.main
-        if self.blockers.search(text):
-            return []
         drug = self.drugs.search(text)
+        blocker = self.blockers.search(text)
+        if blocker is not None and (drug is None or blocker.start() < drug.start()):
+            return []  # "allergy to penicillin" is a condition; "... for allergies" is not
         if drug is None:
             cue = self.strong.search(text)
             phrase = phrase_after(text, cue.end(), _STRONG_MAX_WORDS) if cue else ""

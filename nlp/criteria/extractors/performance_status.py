@@ -41,9 +41,7 @@ class PerformanceStatusExtractor(Extractor):
             out += [crit] if crit is not None else []
         return out
 
-    def _read(
-        self, p: Prepared, scale: str, text: str, hit: re.Match[str]
-    ) -> Criterion | None:
+    def _read(self, p: Prepared, scale: str, text: str, hit: re.Match[str]) -> Criterion | None:
         m = self.value.match(text, hit.end())
         if m is None:
             return None

@@ -1,0 +1,1 @@
+"""Rule files of the patient-note NLP (YAML, loaded strictly by nlp/notes/schema.py)."""
