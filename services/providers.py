@@ -74,16 +74,18 @@ def build_embedder(config: Config, store: Store) -> Embedder:
 def build_parser(config: Config) -> CriteriaParser:
     from nlp.criteria import build_parser as build_criteria_parser
 
-    return build_criteria_parser()
+    return build_criteria_parser({"ner": config.nlp.criteria.ner})
 
 
 def build_evaluator(config: Config) -> CriterionEvaluator:
+    from nlp.applicability import load_applicability
     from nlp.vocab import load_synonyms, load_units
 
     return CriterionEvaluator(
         load_synonyms(),
         load_units(),
         EvaluatorConfig(config.matching.concept_threshold, config.matching.other_threshold),
+        load_applicability(),
     )
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from matcher.matching.applicability import ApplicabilityRule, not_applicable
 from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms
 from matcher.matching.units import UnitTable, compare
 from matcher.model import (
@@ -40,19 +41,11 @@ KINDS_BY_CATEGORY: dict[Category, frozenset[str]] = {
         {FactKind.CONDITION, FactKind.NOTE_MENTION, FactKind.OBSERVATION}
     ),
     Category.LAB: frozenset({FactKind.OBSERVATION}),
+    # Consent and adherence are stated in notes ("will provide informed consent"), never coded.
+    Category.CONSENT: frozenset({FactKind.NOTE_MENTION}),
     Category.PERFORMANCE_STATUS: frozenset({FactKind.OBSERVATION}),
 }
 IGNORED_ASSERTIONS = frozenset({Assertion.FAMILY, Assertion.HYPOTHETICAL})
-FEMALE_CUES = (
-    "women",
-    "woman",
-    "female",
-    "childbearing",
-    "pregnan",
-    "breastfeed",
-    "lactat",
-    "menopaus",
-)
 MAX_EVIDENCE = 3
 
 
@@ -119,10 +112,17 @@ def _evidence(hits: list[ConceptHit]) -> list[Evidence]:
 
 
 class CriterionEvaluator:
-    def __init__(self, synonyms: Synonyms, units: UnitTable, config: EvaluatorConfig) -> None:
+    def __init__(
+        self,
+        synonyms: Synonyms,
+        units: UnitTable,
+        config: EvaluatorConfig,
+        applicability: tuple[ApplicabilityRule, ...] = (),
+    ) -> None:
         self.synonyms = synonyms
         self._units = units
         self._config = config
+        self._applicability = applicability
 
     def context(self, criterion: Criterion, vector: np.ndarray | None) -> CriterionContext:
         text = criterion.concept.text if criterion.concept else criterion.text
@@ -135,10 +135,11 @@ class CriterionEvaluator:
         record = patient.record
         if c.category == Category.DEMOGRAPHIC:
             return self._demographic(c, patient, index_date)
-        if record.gender == "male" and any(cue in c.text.lower() for cue in FEMALE_CUES):
-            return CriterionResult(c, Outcome.NOT_APPLICABLE, "applies to women only")
+        outside = not_applicable(self._applicability, c.text, record, index_date)
+        if outside is not None:
+            return CriterionResult(c, Outcome.NOT_APPLICABLE, f"applies to {outside.name}")
         if c.category == Category.CONSENT:
-            return CriterionResult(c, Outcome.UNKNOWN, "needs confirmation at screening")
+            return self._consent(ctx, patient, index_date)
         if c.category in (Category.LAB, Category.PERFORMANCE_STATUS) and c.value is not None:
             return self._threshold(ctx, patient, index_date)
         if c.concept is None:
@@ -183,6 +184,17 @@ class CriterionEvaluator:
                 ev,
             )
         return CriterionResult(c, Outcome.UNKNOWN, f"demographic {concept!r} not evaluated")
+
+    def _consent(
+        self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
+    ) -> CriterionResult:
+        """Only a documented statement settles consent or adherence; otherwise screening does."""
+        result = self._presence(ctx, patient, index_date)
+        if result.outcome == Outcome.UNKNOWN or ctx.criterion.concept is None:
+            return CriterionResult(
+                ctx.criterion, Outcome.UNKNOWN, "needs confirmation at screening"
+            )
+        return result
 
     # --- presence of a concept ---------------------------------------------------------
 

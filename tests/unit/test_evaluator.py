@@ -23,6 +23,7 @@ from matcher.model import (
     PatientRecord,
     Verdict,
 )
+from nlp.applicability import load_applicability
 from nlp.vocab import load_synonyms, load_units
 
 INDEX = date(2020, 6, 1)
@@ -105,7 +106,9 @@ def crit(
 
 @pytest.fixture(scope="module")
 def evaluator() -> CriterionEvaluator:
-    return CriterionEvaluator(load_synonyms(), load_units(), EvaluatorConfig())
+    return CriterionEvaluator(
+        load_synonyms(), load_units(), EvaluatorConfig(), load_applicability()
+    )
 
 
 def run(evaluator: CriterionEvaluator, c: Criterion, record: PatientRecord) -> CriterionResult:
@@ -268,6 +271,50 @@ CASES = [
         "record shows",
     ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
+    (
+        crit(Category.CONSENT, "informed consent", text="Signed informed consent"),
+        patient(fact(FactKind.NOTE_MENTION, "informed consent", start=None)),
+        Outcome.MET,
+        "record shows",
+    ),
+    (
+        crit(
+            Category.CONSENT,
+            "informed consent",
+            kind=CriterionKind.EXCLUSION,
+            negated=True,
+            text="Inability to provide informed consent",
+        ),
+        patient(fact(FactKind.NOTE_MENTION, "informed consent", start=None)),
+        Outcome.NOT_MET,
+        "record shows",
+    ),
+    (
+        crit(Category.CONSENT, "compliance", text="Able to comply with study visits"),
+        patient(fact(FactKind.CONDITION, "informed consent")),
+        Outcome.UNKNOWN,
+        "screening",
+    ),
+    (
+        crit(
+            Category.PREGNANCY, "breastfeeding", kind=CriterionKind.EXCLUSION, text="breast-feeding"
+        ),
+        patient(gender="male"),
+        Outcome.NOT_APPLICABLE,
+        "women",
+    ),
+    (
+        crit(Category.CONDITION, "smoking", kind=CriterionKind.EXCLUSION, text="Current smoker"),
+        patient(gender="male", birth="2015-01-01"),
+        Outcome.NOT_APPLICABLE,
+        "adolescents and adults",
+    ),
+    (
+        crit(Category.CONDITION, "smoking", kind=CriterionKind.EXCLUSION, text="Current smoker"),
+        patient(gender="male", birth="1990-01-01"),
+        Outcome.UNKNOWN,
+        "no record",
+    ),
     (
         crit(Category.OTHER, None, text="Able to swim 50 meters"),
         patient(DIABETES),

@@ -1,0 +1,40 @@
+"""Who a criterion can apply to: a pregnancy exclusion says nothing about a man or a child.
+
+The cue lists are data (nlp/rules/applicability.yaml); this module only decides, so that the
+evaluator can answer NOT_APPLICABLE instead of UNKNOWN for criteria outside a patient's group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from matcher.model import PatientRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicabilityRule:
+    """Criteria mentioning any cue apply only to patients of `gender` and at least `min_age`."""
+
+    name: str
+    cues: tuple[str, ...]
+    gender: str = ""  # FHIR administrative gender the criterion is about; "" for any
+    min_age: float | None = None
+
+    def excludes(self, text: str, record: PatientRecord, index_date: date) -> bool:
+        lowered = text.lower()
+        if not any(cue in lowered for cue in self.cues):
+            return False
+        if self.gender and record.gender and record.gender not in (self.gender, "unknown"):
+            return True
+        if self.min_age is not None:
+            age = record.age_at(index_date)
+            return age is not None and age < self.min_age
+        return False
+
+
+def not_applicable(
+    rules: tuple[ApplicabilityRule, ...], text: str, record: PatientRecord, index_date: date
+) -> ApplicabilityRule | None:
+    """The first rule that puts this patient outside the criterion's population, if any."""
+    return next((r for r in rules if r.excludes(text, record, index_date)), None)
