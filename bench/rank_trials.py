@@ -109,25 +109,34 @@ def prepare(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _p95_ms(ordered: list[float]) -> float:
+    return round(ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000, 1)
+
+
 def time_calls(app: Any, patients: list[str], repeat: int) -> dict[str, Any]:
     from matcher.evaluation.topics import fhir_id
 
     for pid in patients:  # warm-up: model, pages, vector matrix, per-text caches
         app.engine.rank_trials(fhir_id(pid), limit=10, index_date=INDEX)
-    seconds, considered = [], []
+    seconds, cpu, considered = [], [], []
     for _ in range(repeat):
         for pid in patients:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             ranking = app.engine.rank_trials(fhir_id(pid), limit=10, index_date=INDEX)
             seconds.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             considered.append(ranking.considered)
     ordered = sorted(seconds)
     return {
         "calls": len(seconds),
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000, 1),
+        "p95_ms": _p95_ms(ordered),
         "max_ms": round(ordered[-1] * 1000, 1),
         "mean_ms": round(statistics.fmean(ordered) * 1000, 1),
+        # CPU time of this process per call: what the call costs without other load (the
+        # engine is single-threaded apart from the embedder, which is idle when all is cached).
+        "cpu_p50_ms": round(statistics.median(cpu) * 1000, 1),
+        "cpu_p95_ms": _p95_ms(sorted(cpu)),
         "trials_passing_hard_filters_mean": round(statistics.fmean(considered), 1),
     }
 
@@ -209,6 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["target_ms"] = 1000
     deepest = result["depths"][str(len(setup["trial_ids"]))]
     result["meets_target_at_full_depth"] = deepest["p95_ms"] < result["target_ms"]
+    result["meets_target_at_full_depth_cpu"] = deepest["cpu_p95_ms"] < result["target_ms"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if profiles:

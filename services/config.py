@@ -81,8 +81,17 @@ class NotesConfig(_Strict):
     ner: bool = False  # also take mentions from the Chia NER model (nlp/ner) if installed
 
 
+class CriteriaConfig(_Strict):
+    """The criteria pipeline (nlp/criteria/pipeline.yaml); `ner` overrides its NER setting:
+    auto (the shipped Chia model when present, else rules alone), off, default (required), or
+    a path to a spaCy model folder."""
+
+    ner: str = "auto"
+
+
 class NlpConfig(_Strict):
     notes: NotesConfig = NotesConfig()
+    criteria: CriteriaConfig = CriteriaConfig()
 
 
 class Config(_Strict):

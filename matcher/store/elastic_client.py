@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, NotFoundError
 from elasticsearch import ConnectionError as EsConnectionError
@@ -83,6 +84,9 @@ class ElasticIndices:
         self._ready = False
         self._ready_lock = threading.Lock()
         self.aliases = {kind: f"{settings.index_prefix}-{kind}" for kind in KINDS}
+        # what messages name: the URL without any user:password@ part
+        parts = urlsplit(settings.url)
+        self.where = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -91,13 +95,13 @@ class ElasticIndices:
             yield
         except (EsConnectionError, ConnectionTimeout) as exc:  # refused, reset, timeout, TLS
             raise BackendUnavailable(
-                f"Elasticsearch at {self.settings.url} is unreachable ({what}): "
+                f"Elasticsearch at {self.where} is unreachable ({what}): "
                 f"{type(exc).__name__}"
             ) from exc
         except ApiError as exc:
             if exc.meta.status in RETRYABLE_STATUS:
                 raise BackendUnavailable(
-                    f"Elasticsearch at {self.settings.url} answered {exc.meta.status} ({what})"
+                    f"Elasticsearch at {self.where} answered {exc.meta.status} ({what})"
                 ) from exc
             if isinstance(exc, NotFoundError) and _error_type(exc) == "index_not_found_exception":
                 self._ready = False  # someone deleted an index: recreate on the next call
@@ -159,7 +163,7 @@ class ElasticIndices:
             timeout = min(self.settings.request_timeout_s, 5.0)
             health = self._client.options(request_timeout=timeout, max_retries=0).cluster.health()
         if health.get("status") == "red":
-            raise BackendUnavailable(f"Elasticsearch at {self.settings.url} is red")
+            raise BackendUnavailable(f"Elasticsearch at {self.where} is red")
         self._ensure_indices()
 
     def refresh(self) -> None:

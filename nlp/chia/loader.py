@@ -178,9 +178,7 @@ def fix_offsets(text: str, raw: list[Entity]) -> tuple[list[Entity], bool, int]:
         # Fragments are sometimes listed out of text order ("92 164;37 54"): sort them.
         clipped = tuple(
             sorted(
-                (min(a, len(text)), min(b, len(text)))
-                for a, b in chosen
-                if min(a, len(text)) < b
+                (min(a, len(text)), min(b, len(text))) for a, b in chosen if min(a, len(text)) < b
             )
         )
         if clipped:
@@ -198,9 +196,9 @@ def _lines(text: str) -> Iterator[tuple[int, int, str]]:
         pos += len(line) + 1
 
 
-def split_criteria(doc_id: str, trial_id: str, text: str, entities: Iterable[Entity]) -> tuple[
-    Criterion, ...
-]:
+def split_criteria(
+    doc_id: str, trial_id: str, text: str, entities: Iterable[Entity]
+) -> tuple[Criterion, ...]:
     """One criterion per non-blank line; entities re-based to the line and clipped to it."""
     lines = list(_lines(text))
     starts = [start for _, start, _ in lines]

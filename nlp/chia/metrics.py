@@ -119,9 +119,7 @@ class Report:
         return {
             "strict": self.micro("strict").prf(),
             "relaxed": self.micro("relaxed").prf(),
-            "per_type": {
-                t: {m: self.counts[t][m].prf() for m in MODES} for t in self.types
-            },
+            "per_type": {t: {m: self.counts[t][m].prf() for m in MODES} for t in self.types},
             "criteria": self.criteria,
         }
 

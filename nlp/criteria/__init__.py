@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from matcher.trials import CriteriaParser
-from nlp.criteria.registry import UnknownExtractor
+from nlp.criteria.errors import UnknownExtractor
 from nlp.criteria.split import Segment, split_criteria
 
 if TYPE_CHECKING:

@@ -80,7 +80,13 @@ _SENTENCE = re.compile(r"[;]|\.(?:\s|$)")
 _MODIFIER = re.compile(
     r"\s(?:for|due to|caused by|secondary to|to treat|in order to|used to|that|which)\s", re.I
 )
-_GOVERNS = re.compile(r"\s*(?:(?:the|any|a|an|last|prior|previous|most recent|recent)\s+)*")
+_GOVERNS = re.compile(
+    r"\s*(?:(?:the|any|a|an|last|prior|previous|most recent|recent|(?:completion|end|"
+    r"discontinuation|last dose|start|initiation) of)\s+)*"
+)
+# An opening window stops reaching forward at a new clause ("At least 4 weeks from major
+# surgery and a healed incision": the incision has no window).
+_NEW_CLAUSE = re.compile(r"\band (?:a|an|the|have|has|be|is|are|must|should)\b|\b(?:must|should)\b")
 _DIAGNOSED = re.compile(r"\bdiagnos\w*|\bonset\b", re.IGNORECASE)
 _CONNECTOR = re.compile(
     r"^[\s,]*(?P<conn>and/or|or|and|nor|/|,|&)?[\s,]*(?:(?:other|any|severe|uncontrolled|active|"
@@ -257,8 +263,11 @@ class Prepared:
             w = before[-1]
             lead = self.text[: w.start]
             sentence_start = max((m.end() for m in _SENTENCE.finditer(lead)), default=0)
-            if not lead[sentence_start:].strip(" ,:-(") and not _SENTENCE.search(
-                self.text[w.end : a]
+            gap = self.text[w.end : a]
+            if (
+                not lead[sentence_start:].strip(" ,:-(")
+                and not _SENTENCE.search(gap)
+                and not _NEW_CLAUSE.search(gap)
             ):
                 return w
         return None

@@ -11,6 +11,14 @@ text. In order:
   recognised spans -> `doc._.relations`;
 - `criteria_builder`: the extractor registry -> `doc._.criteria` (Criterion objects with
   source offsets), adding the links of rule-found concepts to `doc._.relations`.
+
+Merge policy between the NER and the rules: values, temporal expressions and negation cues
+are always the rules' (they come normalised: comparator, UCUM unit, days, scope); ages, sex,
+performance status, biomarkers, labs from the vocabulary, pregnancy and consent are the
+rules' too and claim their spans first; the NER's Condition/Drug/Procedure/Device spans then
+are the concepts (a segment with any is not re-read by the rule-based phrase extractors), and
+its Measurement spans name labs the vocabulary lacks when a value follows them. Without the
+NER, the rule-based phrase extractors read the concept after a cue ("history of ...").
 """
 
 import itertools

@@ -129,7 +129,7 @@ def _label_re(labels: tuple[str, ...]) -> re.Pattern[str]:
 _CODE = re.compile(r"\s*(?:[A-Z]{1,2}-?\d{1,2}\.|\d{1,2}(?:\.\d{1,2}){1,3}\.?)\s+(?=\S)")
 # A leading tag that says which part of the study a criterion is for: context, not text.
 _TAG = re.compile(
-    r"\s*(?P<tag>(?:PRE-?|POST-?)?(?:REGISTRATION|RANDOMI[SZ]ATION|SCREENING|ENROLL?MENT)|"
+    r"\s*(?P<tag>(?:PRE-?|POST-?)?(?:REGISTRATION|RANDOMI[SZ]ATION|SCREENING|ENROLL?MENT)|Notes?|NOTES?|"
     r"(?i:cohort|part|arm|group|phase|step|substudy|sub-study) [A-Z0-9IVX]{1,4}):\s+(?=\S)"
 )
 _LEADING_OR = re.compile(r"\s*(?:OR|or|Or)\s+(?=\S)")

@@ -47,7 +47,8 @@ def unit_alternation() -> str:
 def _value_re() -> re.Pattern[str]:
     unit = unit_alternation()
     return re.compile(
-        rf"(?<![\w.])(?P<between>between\s*|from\s*)?(?P<cmp>[<>]=?|=)?\s*(?P<v>{NUM})\s*"
+        rf"(?:(?<![\w.])(?P<between>between\s*|from\s*))?"
+        rf"(?:(?P<cmp>[<>]=?|=)\s*|(?<![\w.,]))(?P<v>{NUM})\s*"
         rf"(?P<u1>{unit})?(?![a-z])\s*"
         rf"(?:(?P<conn>-|to|and)\s*(?P<cmp2>[<>]=?)?\s*(?P<h>{NUM})\s*)?"
         rf"(?P<unit>{unit})?(?![a-z])\s*(?P<post>[⊒⊑])?",

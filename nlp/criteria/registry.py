@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from matcher.errors import TrialmatchError
+from nlp.criteria.errors import UnknownExtractor
 from nlp.criteria.extractors.age import AgeExtractor
 from nlp.criteria.extractors.base import Extractor
 from nlp.criteria.extractors.biomarker import BiomarkerExtractor
@@ -44,9 +44,7 @@ EXTRACTORS: dict[str, type[Extractor]] = {
 }
 DEFAULT_ORDER: tuple[str, ...] = tuple(EXTRACTORS)
 
-
-class UnknownExtractor(TrialmatchError):
-    """The parser configuration names an extractor or setting that does not exist."""
+__all__ = ["DEFAULT_ORDER", "EXTRACTORS", "UnknownExtractor", "build_extractors"]
 
 
 def build_extractors(names: Sequence[str] | None = None) -> list[Extractor]:

@@ -28,10 +28,11 @@ import bisect
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from matcher.model import CriterionKind
 from nlp.criteria.layout import Flat, split_item
+from nlp.criteria.structure import ANY_OF, EXCEPTION_PARENT, Item, alternatives, merge_exceptions
 from nlp.rules_loader import HeadingRules, load_rules
 
 
@@ -105,26 +106,11 @@ _INLINE_SEMICOLON = re.compile(r";\s+(?=\S)")
 _CONNECTOR = re.compile(r"[-\s*_=(]*(?P<word>or|and|and/or)[-\s*_=):]*", re.IGNORECASE)
 _TRAILING_OR = re.compile(r"[\s;,]+(?:or|OR|Or)\s*$")
 _LEADING_OR = re.compile(r"^(?:or|OR|Or)\s+")
-_ANY_OF = re.compile(_RULES.any_of_parent, re.IGNORECASE)
-_EXCEPTION_PARENT = re.compile(_RULES.exception_parent, re.IGNORECASE)
 _BANNER = re.compile(r"[-=*_#~]{2,}\s*(?P<label>[^-=*_#~:]{2,60}?)\s*:?\s*[-=*_#~]{2,}:?")
 _LABEL_ANY = re.compile(r"(?<![\w/])(?:" + "|".join(_RULES.inline_labels) + r")\s*:", re.IGNORECASE)
 _TERMINAL = (".", ";", "!", "?", ":")
 _WRAP_SLACK = 10  # a wrapped line falls short of the wrap width by less than a long word
 _WRAP_DEFAULT = 75  # registry textblocks wrap at 80-100 columns, indentation included
-
-
-@dataclass(slots=True)
-class _Item:
-    kind: CriterionKind
-    context: str
-    uid: int
-    marker_indent: int
-    depth: int = 0
-    parent_uid: int | None = None
-    marker: str = ""
-    alt_prev: bool = False
-    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
@@ -139,7 +125,7 @@ def _is_subheading(body: str) -> bool:
     if len(body) > _RULES.subheading_max_chars or len(body.split()) > _RULES.subheading_max_words:
         return False
     if body.endswith(":"):
-        return not _ANY_OF.search(body) and not _EXCEPTION_PARENT.search(body)
+        return not ANY_OF.search(body) and not EXCEPTION_PARENT.search(body)
     return len(body.split()) >= 2 and body.isupper() and not any(c.isdigit() for c in body)
 
 
@@ -162,8 +148,8 @@ class _Splitter:
         self.section = CriterionKind.INCLUSION
         self.kind = CriterionKind.INCLUSION
         self.context = ""
-        self.item: _Item | None = None
-        self.items: list[_Item] = []
+        self.item: Item | None = None
+        self.items: list[Item] = []
         self.stack: list[tuple[int, int]] = []  # (marker indent, uid) of open list items
         self.blank = True
         self.prev_line = ""
@@ -200,7 +186,7 @@ class _Splitter:
         self.kind = self.section
         self.context = label
 
-    def new_item(self, indent: int, nested: bool) -> _Item:
+    def new_item(self, indent: int, nested: bool) -> Item:
         self.close()
         parent: int | None = None
         if nested:
@@ -210,7 +196,7 @@ class _Splitter:
         else:
             self.stack.clear()
         self.uid += 1
-        self.item = _Item(self.kind, self.context, self.uid, indent, len(self.stack), parent)
+        self.item = Item(self.kind, self.context, self.uid, indent, len(self.stack), parent)
         self.item.alt_prev, self.pending_alt = self.pending_alt, False
         if nested:
             self.stack.append((indent, self.uid))
@@ -327,8 +313,8 @@ class _Splitter:
     # --- structure --------------------------------------------------------------------
     def finish(self) -> list[Segment]:
         self.close()
-        items = _merge_exceptions(self.text, self.items)
-        groups = _alternatives(self.text, items)
+        items = merge_exceptions(self.text, self.items)
+        groups = alternatives(self.text, items)
         index: dict[int, int] = {}
         out: list[Segment] = []
         for item in items:
@@ -397,66 +383,6 @@ def _wrap_width(text: str) -> int:
     top = max(lengths, default=0)
     near = sum(n >= top - _WRAP_SLACK for n in lengths)
     return max(top - _WRAP_SLACK, _WRAP_DEFAULT) if near >= 3 and top <= 130 else 10**6
-
-
-def _item_text(text: str, item: _Item) -> str:
-    return " ".join(" ".join(text[a:b].split()) for a, b in item.spans)
-
-
-def _descendants(items: list[_Item], n: int) -> int:
-    """How many items after items[n] descend from it (they follow it contiguously)."""
-    family = {items[n].uid}
-    count = 0
-    for later in items[n + 1 :]:
-        if later.parent_uid not in family:
-            break
-        family.add(later.uid)
-        count += 1
-    return count
-
-
-def _merge_exceptions(text: str, items: list[_Item]) -> list[_Item]:
-    """Fold the children of "..., except:" lines into that line's item."""
-    out: list[_Item] = []
-    n = 0
-    while n < len(items):
-        item = items[n]
-        kids = _descendants(items, n) if _EXCEPTION_PARENT.search(_item_text(text, item)) else 0
-        for child in items[n + 1 : n + 1 + kids]:
-            item.spans.extend(child.spans)
-        out.append(item)
-        n += 1 + kids
-    return out
-
-
-def _alternatives(text: str, items: list[_Item]) -> dict[int, str]:
-    """uid -> group for items that are alternatives of one another."""
-    root: dict[int, int] = {}
-
-    def find(uid: int) -> int:
-        while root.get(uid, uid) != uid:
-            uid = root[uid]
-        return uid
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            root[max(ra, rb)] = min(ra, rb)
-
-    members: set[int] = set()
-    any_parents = {it.uid for it in items if _ANY_OF.search(_item_text(text, it))}
-    by_parent: dict[int, list[int]] = {}
-    for prev, item in itertools.pairwise([None, *items]):
-        if item.parent_uid in any_parents:
-            by_parent.setdefault(item.parent_uid, []).append(item.uid)
-        if item.alt_prev and prev is not None:
-            union(prev.uid, item.uid)
-            members.update((prev.uid, item.uid))
-    for kids in by_parent.values():
-        for kid in kids:
-            union(kids[0], kid)
-        members.update(kids)
-    return {uid: f"s{find(uid)}" for uid in members}
 
 
 def split_criteria(text: str) -> list[Segment]:

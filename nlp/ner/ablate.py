@@ -67,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     print("micro F1 over the 8 evaluated types; label columns: the rule's own label")
     print(f"model only      strict {b_s:.4f} relaxed {b_r:.4f}")
     print(f"enabled rules   strict {f_s:.4f} relaxed {f_r:.4f}")
-    print(f"{'rule':22} {'on':>3} {'+alone s':>9} {'+alone r':>9} {'-loo s':>8} {'-loo r':>8}"
-          f"  label: {'+s':>7} {'+r':>7}")
+    print(
+        f"{'rule':22} {'on':>3} {'+alone s':>9} {'+alone r':>9} {'-loo s':>8} {'-loo r':>8}"
+        f"  label: {'+s':>7} {'+r':>7}"
+    )
     for rule in every:
         alone = _score(gold, processed, [rule], types)
         a_s, a_r = summary(alone)
@@ -81,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             loo_txt = f"{'':8} {'':8}"
         lab_s = alone.counts[rule.label]["strict"].f1 - base.counts[rule.label]["strict"].f1
         lab_r = alone.counts[rule.label]["relaxed"].f1 - base.counts[rule.label]["relaxed"].f1
-        print(f"{rule.name:22} {'yes' if on else 'no':>3} {a_s - b_s:+9.4f} {a_r - b_r:+9.4f} "
-              f"{loo_txt}  {rule.label[:5]:5} {lab_s:+7.4f} {lab_r:+7.4f}")
+        print(
+            f"{rule.name:22} {'yes' if on else 'no':>3} {a_s - b_s:+9.4f} {a_r - b_r:+9.4f} "
+            f"{loo_txt}  {rule.label[:5]:5} {lab_s:+7.4f} {lab_r:+7.4f}"
+        )
     return 0
 
 

@@ -5,7 +5,6 @@
 rule file, and the rules are read from the package when the pipeline is built.
 """
 
-
 from pathlib import Path
 
 from spacy.language import Language

@@ -52,10 +52,7 @@ def _load(model: str) -> Language:
 
 def entities_of(doc: Doc) -> list[Entity]:
     """The pipeline's mentions in a processed doc, in text order."""
-    return [
-        Entity(e.label_, e.start_char, e.end_char, e.text, _source(e))
-        for e in doc.ents
-    ]
+    return [Entity(e.label_, e.start_char, e.end_char, e.text, _source(e)) for e in doc.ents]
 
 
 def _source(span) -> str:

@@ -91,8 +91,12 @@ def contextual_means(
     t0 = time.monotonic()
     for n, batch in enumerate(_batches(sentences, 64)):
         enc = tok(
-            batch, is_split_into_words=True, truncation=True, max_length=96,
-            padding=True, return_tensors="pt",
+            batch,
+            is_split_into_words=True,
+            truncation=True,
+            max_length=96,
+            padding=True,
+            return_tensors="pt",
         )
         with torch.inference_mode():
             out = model(**enc, output_hidden_states=True)
@@ -109,8 +113,9 @@ def contextual_means(
                     sums[i] += hidden[b, toks].mean(0)
                     seen[i] += 1
         if n % 20 == 0:
-            print(f"  {n * 64}/{len(sentences)} sentences, {time.monotonic() - t0:.0f} s",
-                  flush=True)
+            print(
+                f"  {n * 64}/{len(sentences)} sentences, {time.monotonic() - t0:.0f} s", flush=True
+            )
     keep = seen > 0
     means = sums[keep] / seen[keep, None]
     return [w for w, k in zip(vocab, keep, strict=True) if k], means.astype(np.float32)
@@ -150,9 +155,7 @@ def build(
         sentences, min_count, max_words, layers=range(2, 7), threads=threads
     )
     table = pca(means, dims)
-    blank.vocab.vectors = Vectors(
-        strings=blank.vocab.strings, data=table, keys=words, attr="LOWER"
-    )
+    blank.vocab.vectors = Vectors(strings=blank.vocab.strings, data=table, keys=words, attr="LOWER")
     out.mkdir(parents=True, exist_ok=True)
     blank.to_disk(out)
     return len(words)
@@ -169,7 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-sentences", type=int, default=20000, help="Chia train lines first")
     args = ap.parse_args(argv)
     n = build(
-        args.data, args.out, args.dims, args.min_count, args.max_words, args.threads,
+        args.data,
+        args.out,
+        args.dims,
+        args.min_count,
+        args.max_words,
+        args.threads,
         args.max_sentences,
     )
     print(f"{n} vectors of {args.dims} dims in {args.out}")

@@ -79,7 +79,8 @@ def _print_table(result: dict, report, files: int) -> None:
 
     def row(name: str, gold: int, scores: dict, style: str | None = None) -> None:
         cells = [
-            f"{scores[m][k]:.3f}" for m in ("strict", "relaxed")
+            f"{scores[m][k]:.3f}"
+            for m in ("strict", "relaxed")
             for k in ("precision", "recall", "f1")
         ]
         table.add_row(name, str(gold), *cells, style=style)

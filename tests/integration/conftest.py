@@ -65,12 +65,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     if any("fault_node" in getattr(item, "fixturenames", ()) for item in session.items):
         # The fault tests stop a node of their own; it boots while the other tests run.
         name = f"fault-{os.getpid()}"
         thread = threading.Thread(target=_start_fault_node, args=(name,), daemon=True)
         _FAULT_NODE.update(name=name, thread=thread)
         thread.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stops the fault node even if no test reached its fixture (-x, -k, interrupted)."""
+    if _FAULT_NODE:
+        _FAULT_NODE["thread"].join()
+        es_node().down(_FAULT_NODE["name"])
 
 
 def _start_fault_node(name: str) -> None:

@@ -121,8 +121,14 @@ def test_json_shape():
     assert set(out) == {"strict", "relaxed", "per_type", "criteria"}
     assert set(out["strict"]) == {"precision", "recall", "f1"}
     assert list(out["per_type"]) == [
-        "Condition", "Drug", "Procedure", "Measurement",
-        "Observation", "Person", "Value", "Temporal",
+        "Condition",
+        "Drug",
+        "Procedure",
+        "Measurement",
+        "Observation",
+        "Person",
+        "Value",
+        "Temporal",
     ]
     assert out["per_type"]["Person"]["strict"]["f1"] == 1.0
     assert out["per_type"]["Drug"]["relaxed"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}

@@ -153,18 +153,14 @@ def test_shipped_rules_load_and_match():
     every = load_ner_rules()
     rules = {r.name: r for r in compile_rules(every, only={r.name for r in every.rules})}
     text = "Men or women aged 18 to 65 years within the last 6 months prior to screening"
-    found = {
-        (r.label, text[a:b]) for r in rules.values() for a, b in r.spans(text)
-    }
+    found = {(r.label, text[a:b]) for r in rules.values() for a, b in r.spans(text)}
     assert ("Person", "women") in found
     assert any(label == "Temporal" and "6 months" in span for label, span in found)
 
 
 def test_rules_file_is_strict(tmp_path: Path):
     bad = tmp_path / "ner.yaml"
-    bad.write_text(
-        "rules:\n  - name: x\n    label: Value\n    merge: fill\n    pattern: ['a']\n"
-    )
+    bad.write_text("rules:\n  - name: x\n    label: Value\n    merge: fill\n    pattern: ['a']\n")
     with pytest.raises(RulesError, match="unknown key 'pattern'"):
         load_ner_rules(bad)
     bad.write_text("rules:\n  - name: x\n    label: Value\n    merge: wins\n    patterns: ['a']\n")
@@ -178,3 +174,38 @@ def test_rules_file_is_strict(tmp_path: Path):
 def test_unknown_rule_name_is_an_error():
     with pytest.raises(ValueError, match="nope"):
         compile_rules(load_ner_rules(), skip={"nope"})
+
+
+def test_error_breakdown_classes():
+    from nlp.ner.evaluate import error_breakdown
+
+    gold = [
+        Entity("Condition", ((0, 5),)),  # exact
+        Entity("Condition", ((10, 20),)),  # boundary only
+        Entity("Drug", ((30, 35),)),  # predicted as another type
+        Entity("Drug", ((40, 45),)),  # nothing there
+    ]
+    pred = [
+        Entity("Condition", ((0, 5),)),
+        Entity("Condition", ((12, 20),)),
+        Entity("Procedure", ((30, 35),)),
+        Entity("Drug", ((50, 55),)),  # overlaps no gold entity
+    ]
+    rows = error_breakdown([(gold, pred)], ("Condition", "Drug", "Procedure"))
+    assert rows["Condition"] == {
+        "gold": 2,
+        "strict": 1,
+        "relaxed_only": 1,
+        "confused": 0,
+        "missed": 0,
+        "spurious": 0,
+    }
+    assert rows["Drug"] == {
+        "gold": 2,
+        "strict": 0,
+        "relaxed_only": 0,
+        "confused": 1,
+        "missed": 1,
+        "spurious": 1,
+    }
+    assert rows["Procedure"]["spurious"] == 0  # it overlaps a (Drug) gold entity

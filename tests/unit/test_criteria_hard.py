@@ -215,6 +215,27 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         "Hemoglobin A1c (HbA1c) of 7.0% to 10.5%",
         [c(L, "hemoglobin a1c", comparator="between", value=7, value_high=10.5, unit="%")],
     ),
+    (
+        "sample",
+        EXC,
+        "Severe kidney failure (eGFR<15 ml/min)",
+        [c(L, "egfr", comparator="<", value=15, unit="mL/min"), c(C, "kidney failure")],
+    ),
+    (
+        "sample",
+        EXC,
+        "bilirubin greater than 4 mg%, albumin less than 3.0 gm%",
+        [
+            c(L, "total bilirubin", comparator=">", value=4, unit="mg/dL"),
+            c(L, "albumin", comparator="<", value=3, unit="g/dL"),
+        ],
+    ),
+    (
+        "bare range",
+        INC,
+        "Platelets 100-200",
+        [c(L, "platelets", comparator="between", value=100, value_high=200)],
+    ),
     # --- temporal windows ----------------------------------------------------------------
     (
         "NCT00002759",
@@ -263,6 +284,12 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         "Women must not become pregnant during the study and for 3 months after the last dose",
         [c(PR, "pregnancy", negated=True, window_days=None)],
     ),
+    (
+        "sample",
+        INC,
+        "At least 4 weeks from completion of major surgery and a healed surgical incision.",
+        [c(P, "major surgery", negated=True, window_days=28)],
+    ),
     # --- age and sex ---------------------------------------------------------------------
     (
         "NCT02411825",
@@ -278,6 +305,24 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         INC,
         "Males or females 2 years and older",
         [c(D, "age", comparator=">=", value=2, unit="years"), c(D, "sex", value_text="all")],
+    ),
+    (
+        "sample",
+        INC,
+        "Greater than or equal to 18 years of age and less than or equal to age 73.",
+        [c(D, "age", comparator="between", value=18, value_high=73, unit="years")],
+    ),
+    (
+        "two bounds",
+        INC,
+        "Age ≥ 18 years and < 80 years",
+        [c(D, "age", comparator="between", value=18, value_high=80, unit="years")],
+    ),
+    (
+        "two bounds",
+        INC,
+        "Aged 18 years or older and younger than 65 years",
+        [c(D, "age", comparator="between", value=18, value_high=65, unit="years")],
     ),
     ("NCT03530124", INC, "Born at ≥ 37 weeks gestational age.", [c(OT)]),
     # --- pregnancy, childbearing potential, contraception --------------------------------
@@ -386,6 +431,15 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         INC,
         "eGFR ≥ 60 mL/min/1.73 m2",
         [c(L, "egfr", comparator=">=", value=60, unit="mL/min/{1.73_m2}")],
+    ),
+    (
+        "NCT04551495-like",
+        INC,
+        "Documented somatic mutation (deleterious or suspected deleterious) in BRCA1 or BRCA2",
+        [
+            c(B, "brca1", value_text="mutated", group="a"),
+            c(B, "brca2", value_text="mutated", group="a"),
+        ],
     ),
     # --- unless / except -----------------------------------------------------------------
     (

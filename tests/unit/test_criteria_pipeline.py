@@ -59,6 +59,8 @@ PHRASES = {
     "QTcF": "Measurement",
     "HbA1c": "Measurement",
     "treatment": "Procedure",
+    "major surgery": "Procedure",
+    "surgical incision": "Procedure",
 }
 
 
@@ -151,6 +153,14 @@ def test_overrides_are_checked() -> None:
         ),
         # a recognised measurement takes the value after it (value <-> measurement)
         ("QTcF > 470 ms", [("lab", "qtcf", False, None, False)]),
+        # an opening "since" window reaches the concept it governs, not a later clause
+        (
+            "At least 4 weeks from completion of major surgery and a healed surgical incision",
+            [
+                ("procedure", "major surgery", True, 28.0, False),
+                ("procedure", "surgical incision", False, None, False),
+            ],
+        ),
         # NER concepts next to rule facets: both are kept
         (
             "Type 2 diabetes with HbA1c between 7% and 10%",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from matcher.model import Category, Criterion
+from matcher.model import Category, Criterion, Entity
 from nlp.criteria.extractors.base import NUM, POSTFIX, EntityRef, Extractor, Prepared, compile_ci
 from nlp.rules_loader import AgeRules, load_rules
 
@@ -19,7 +19,7 @@ def _expr(tag: str) -> str:
     u1, u2 = _UNIT.replace("{g}", f"a{tag}"), _UNIT.replace("{g}", f"b{tag}")
     return (
         rf"(?:between\s*)?(?P<cmp{tag}>[<>]=?|=)?\s*(?P<v{tag}>{NUM})\s*(?:(?:{u1})\b\s*)?"
-        rf"(?:(?P<conn{tag}>-|to|and)\s*(?:[<>]=?\s*)?(?P<h{tag}>{NUM})\s*)?"
+        rf"(?:(?P<conn{tag}>-|to|and)\s*(?P<cmp2{tag}>[<>]=?\s*)?(?P<h{tag}>{NUM})\s*)?"
         rf"(?:(?:{u2})\b)?[ -]?(?P<tail{tag}>of age|old|of life)?\s*(?P<post{tag}>[⊒⊑])?"
     )
 
@@ -36,6 +36,14 @@ class AgeExtractor(Extractor):
         r"\bage[ds]?\b(?: range)?(?: of| is| at \w+)?\s*:?\s*" + _expr("")
     )
     bare: ClassVar[re.Pattern[str]] = re.compile(r"(?<![\w.])" + _expr(""))
+    # The upper bound of a range written as two bounds: "... and <= age 73", "and < 65 years".
+    upper: ClassVar[re.Pattern[str]] = re.compile(
+        r"(?:and|but|to)\s+(?:age[ds]?\s*)?(?P<cmp><=?)\s*(?:age[ds]?\s*)?(?P<v>"
+        + NUM
+        + r")\s*(?:"
+        + _UNIT.replace("{g}", "a")
+        + r")?"
+    )
     context: ClassVar[re.Pattern[str]] = compile_ci(_R.context)
     blockers: ClassVar[re.Pattern[str]] = compile_ci(_R.blockers)
 
@@ -44,25 +52,38 @@ class AgeExtractor(Extractor):
         m = self.explicit.search(text)
         if m is not None and self.blockers.search(text[max(0, m.start() - 30) : m.start()]):
             m = None
+        bare = next(
+            (b for b in self.bare.finditer(text) if self._anchored(text, b) and _not_time(p, b)),
+            None,
+        )
+        if bare is not None and (m is None or bare.start() < m.start()):
+            m = bare  # ">= 18 years of age and <= age 73": the first statement leads
         shift = 0
         if m is None and p.segment.context.lower().startswith("age"):
             m, shift = self.explicit.search("age " + text), 4
-        if m is None:
-            shift = 0
-            m = next(
-                (
-                    b
-                    for b in self.bare.finditer(text)
-                    if self._anchored(text, b) and _not_time(p, b)
-                ),
-                None,
-            )
         if m is None:
             return []
         a, b = p.orig(max(m.start() - shift, 0), max(m.end() - shift, 0))
         while b > a and p.text[b - 1] in " ,;.":
             b -= 1
-        return [self._criterion(p, m, [("Person", a, b)])]
+        crit = self._criterion(p, m, [("Person", a, b)])
+        return [self._with_other_bound(p, crit, max(m.end() - shift, 0))]
+
+    def _with_other_bound(self, p: Prepared, crit: Criterion, after: int) -> Criterion:
+        """ ">= 18 years of age and <= age 73": two one-sided bounds make one range."""
+        if crit.comparator not in (">=", ">") or crit.value is None:
+            return crit
+        text = p.norm
+        m = self.upper.search(text, after)
+        if m is None or m.start() - after > _BOUND_GAP:
+            return crit
+        high = float(m.group("v")) * _YEARS[_unit(m, ("a",)) or "years"]
+        if high <= crit.value:
+            return crit
+        crit.comparator, crit.value_high = "between", round(high, 4)
+        a, b = p.orig(m.start(), m.end())
+        crit.entities.append(Entity("Person", p.text[a:b], a, b))
+        return crit
 
     def _anchored(self, text: str, m: re.Match[str]) -> bool:
         unit = _unit(m)
@@ -78,13 +99,17 @@ class AgeExtractor(Extractor):
     def _criterion(self, p: Prepared, m: re.Match[str], refs: list[EntityRef]) -> Criterion:
         scale = _YEARS[_unit(m) or "years"]
         low = round(float(m.group("v")) * _YEARS[_unit(m, ("a", "b")) or "years"], 4)
-        if m.group("h") and (m.group("conn") != "and" or "between" in m.group()):
+        two_bounds = (m.group("cmp") or "").startswith(">") and (m.group("cmp2") or "")[:1] == "<"
+        if m.group("h") and (m.group("conn") != "and" or "between" in m.group() or two_bounds):
             high = round(float(m.group("h")) * scale, 4)
             return self.make(
                 p, "age", comparator="between", value=low, value_high=high, unit="years", refs=refs
             )
         cmp = m.group("cmp") or POSTFIX.get(m.group("post") or "", "") or "="
         return self.make(p, "age", comparator=cmp, value=low, unit="years", refs=refs)
+
+
+_BOUND_GAP = 25  # characters between a lower age bound and its upper bound
 
 
 def _not_time(p: Prepared, m: re.Match[str]) -> bool:

@@ -10,6 +10,7 @@ is left to the lab extractor (it is also the estimated GFR).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import ClassVar
@@ -25,6 +26,7 @@ HGNC = "http://www.genenames.org/geneId"
 _MARKERS = {m.name: m for m in _R.markers}
 _LIST_GAP = re.compile(r"^\s*(?:,|/|and/or|or|and|&)?\s*(?:,|/|and/or|or|and|&)?\s*$", re.I)
 _OR = re.compile(r"\b(?:or|and/or)\b|/", re.I)
+_SCORE = re.compile(r"\b(?:tps|cps|score|h-score|ihc|allred|tumou?r proportion)\b", re.I)
 _NEAR = 12  # a status this close after the marker is its own ("EGFR-mutated")
 
 
@@ -70,6 +72,9 @@ class BiomarkerExtractor(Extractor):
             hit, nxt = hits[n], hits[n + 1]
             if not (hit.status or hit.value) and _LIST_GAP.match(text[hit.end : nxt.start]):
                 hit.status, hit.value = nxt.status, nxt.value
+        for prev, hit in itertools.pairwise(hits):  # "mutation in BRCA1 or BRCA2"
+            if not (hit.status or hit.value) and _LIST_GAP.match(text[prev.end : hit.start]):
+                hit.status, hit.value = prev.status, prev.value
         out = [self._criterion(p, hit) for hit in hits if hit.status or hit.value]
         out += self._combinations(p, text)
         self._group(p, out)
@@ -93,8 +98,11 @@ class BiomarkerExtractor(Extractor):
         return sorted(hits, key=lambda h: h.start)
 
     def _listed(self, text: str, hit: _Hit, rx: re.Pattern[str]) -> bool:
-        """A status-required marker may still be in a list that ends with a status."""
-        return bool(re.match(r"\s*(?:,|/|or|and|and/or)\s", text[hit.end :]))
+        """A status-required marker may still be in a list that states the status once."""
+        return bool(
+            re.match(r"\s*(?:,|/|or|and|and/or)\s", text[hit.end :])
+            or re.search(r"(?:,|/|\bor|\band|and/or)\s*$", text[: hit.start])
+        )
 
     def _read_status(self, p: Prepared, text: str, hit: _Hit) -> None:
         """Status right after the marker, else right before it, else anywhere in reach."""
@@ -102,9 +110,13 @@ class BiomarkerExtractor(Extractor):
         if after is not None and after[1][0] - hit.end <= _NEAR:
             hit.status, hit.status_span = after
         else:
-            lo = max(0, hit.start - _R.reach)
+            lo = max(0, hit.start - _R.reach - 45)  # room for "mutation (deleterious) in"
             for value, rx in self.statuses:
-                m = re.search(rf"(?:{rx.pattern})\s*(?:for|of|in)?\s*$", text[lo : hit.start], re.I)
+                m = re.search(
+                    rf"(?:{rx.pattern})(?:\s*\([^)]{{0,60}}\))?\s*(?:(?:for|of|in)(?:\s+the)?)?\s*$",
+                    text[lo : hit.start],
+                    re.I,
+                )
                 if m is not None and m.group().strip():
                     hit.status = value
                     hit.status_span = (lo + m.start(), lo + m.start() + len(m.group().rstrip()))
@@ -113,8 +125,12 @@ class BiomarkerExtractor(Extractor):
                 hit.status, hit.status_span = after
         loc = p.value_after(hit.end, _R.reach)
         q = loc.item if loc is not None else None
-        if isinstance(q, Quantity) and (q.comparator != "=" or q.unit == "%"):
-            hit.value = loc
+        if (
+            isinstance(q, Quantity)
+            and loc is not None
+            and (q.unit == "%" or _SCORE.search(text, hit.end, loc.start))
+        ):
+            hit.value = loc  # "PD-L1 >= 50%", "PD-L1 CPS >= 10"; never "at least one tumor"
 
     def _first_status(self, text: str, a: int, b: int) -> tuple[str, tuple[int, int]] | None:
         best: tuple[str, tuple[int, int]] | None = None

@@ -43,6 +43,11 @@ def clean(phrase: str) -> str:
     return phrase.strip(" ,.;:-")
 
 
+class _Range:
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
+
+
 def floor(p: Prepared, pos: int) -> int:
     """Where a cue-less phrase ending at `pos` may start: after a time or value that opens the
     text ("At least 4 weeks since prior chemotherapy" -> "prior chemotherapy")."""
@@ -96,6 +101,8 @@ def criteria_for(
     out: list[Criterion] = []
     for part, where in zip(parts, located, strict=True):
         a, b = where if where else (start, start)
+        if where and (p.is_claimed(_Range(a, b)) or part.count("(") != part.count(")")):
+            continue  # read already ("EGFR mutation") or cut mid-parenthesis
         neg = negated if negated is not None else p.negated(a, b)
         refs: list[EntityRef] = [(kind, a, b)] if where else []
         cue = p.negation_cue(a, b)

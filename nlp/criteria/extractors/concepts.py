@@ -87,9 +87,12 @@ class ConceptExtractor(Extractor):
 
 
 def _drop_abbreviations(text: str, spans: list[Span]) -> list[Span]:
-    """"T2DM (type 2 diabetes mellitus)" or "type 2 diabetes mellitus (T2DM)" is one concept:
+    """ "T2DM (type 2 diabetes mellitus)" or "type 2 diabetes mellitus (T2DM)" is one concept:
     keep the longer spelling."""
-    ordered = sorted(spans, key=lambda s: s.start)
+    ordered = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):  # nested spans: the longest
+        if not ordered or span.start >= ordered[-1].end:
+            ordered.append(span)
     drop: set[int] = set()
     for n, (a, b) in enumerate(pairwise(ordered)):
         gap = text[a.end : b.start]

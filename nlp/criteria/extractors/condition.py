@@ -43,9 +43,15 @@ class ConditionExtractor(Extractor):
             phrase = phrase_after(text, cue.end())
             if phrase:
                 return criteria_for(self, p, phrase, cue.start())
+        claimed = [e for c in p.found for e in c.entities]
         if any(c.category not in _BARE_ALONGSIDE for c in p.found):
-            return []
-        start = max((e.end for c in p.found for e in c.entities), default=floor(p, len(text)))
+            # A disease named before a lab line's values: "Severe kidney failure (eGFR<15)".
+            first = min((e.start for e in claimed), default=0)
+            bare = phrase_after(text[:first], 0, _C.max_bare_words)
+            if not bare or not self.heads.search(bare):
+                return []
+            return criteria_for(self, p, bare, len(text) - len(text.lstrip()))
+        start = max((e.end for e in claimed), default=floor(p, len(text)))
         if not self.heads.search(text, start):
             return []
         bare = phrase_after(text, start, _C.max_bare_words)

@@ -35,6 +35,9 @@ _COUNTED = re.compile(
     r"prior to)\b)[A-Za-z]",
     re.I,
 )
+_BARE_RANGE = re.compile(
+    r"\s*(?::|of|is|was|=)?\s*(?P<v>\d+(?:\.\d+)?)\s*[-–]\s*(?P<h>\d+(?:\.\d+)?)(?![\d.%/])"
+)
 _NAME_WORD = re.compile(r"[A-Za-z][\w+\-/']*|\([A-Za-z][\w+\-/]*\)")
 
 
@@ -94,6 +97,12 @@ class LabThresholdExtractor(Extractor):
             loc = p.value_after(name.end, _VALUE_REACH, stop)
             if loc is not None and re.search(r"\d", p.text[name.end : loc.start]):
                 loc = None
+            if loc is None and (bare := _BARE_RANGE.match(p.text, name.end)):
+                # "Platelets 100-200": a bare range right after a lab name is its range
+                low, high = float(bare.group("v")), float(bare.group("h"))
+                if low < high:
+                    q = Quantity("between", low, high, "", -1, -1)
+                    loc = Located(q, bare.start("v"), bare.end())
             if loc is not None and not p.clauses.in_main(loc.start, loc.end):
                 loc = None
             linked.append((name, loc))
