@@ -222,7 +222,7 @@ def retrieval_seconds(app: App, trial_ids: list[str], rounds: int) -> tuple[list
     """Filters + hybrid retrieval as the engine does them, without criteria evaluation."""
     times, candidates = [], {}
     index = date.fromisoformat(INDEX_DATE)
-    patients, _ = build_retrievers(app.store)
+    patients = build_retrievers(app.store).patients
     patients.search(Query("warm up", filters=PatientFilters(index)), 1)  # load matrices
     for _ in range(rounds):
         for trial_id in trial_ids:

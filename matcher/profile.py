@@ -59,11 +59,17 @@ def patient_index_text(record: PatientRecord) -> str:
 
 
 def patient_embedding_texts(record: PatientRecord) -> list[str]:
-    """Condition-first texts: the problems a trial would target, then notes if nothing coded.
+    """The notes as written when there are any, else the coded problem list.
 
-    A note's "history of X" (historical) counts: in admission notes it names the chronic
-    problems the patient still has, unlike a FHIR Condition whose clinicalStatus is resolved.
+    A note read whole places the patient better than the mentions extracted from it (TREC
+    2021, 75 topics re-ranking their judged trials: NDCG@10 0.63 for the note's vector against
+    0.55 for the mean of its extracted conditions). Sentences stating what the patient does not
+    have are left out (see `note_index_texts`). Without notes, a note's "history of X"
+    (historical) still counts: in admission notes it names chronic problems the patient has.
     """
+    notes = [t for t in note_index_texts(record) if t.strip()]
+    if notes:
+        return notes
     conditions = [
         f.text
         for f in record.facts
@@ -73,10 +79,7 @@ def patient_embedding_texts(record: PatientRecord) -> list[str]:
             or (f.assertion == Assertion.HISTORICAL and _from_note(f))
         )
     ]
-    texts = list(dict.fromkeys(conditions)) or patient_concepts(record)[:64]
-    if not texts:
-        texts = [t for t in note_index_texts(record) if t.strip()]
-    return texts
+    return list(dict.fromkeys(conditions)) or patient_concepts(record)[:64]
 
 
 def trial_target_text(trial: Trial) -> str:
@@ -88,8 +91,17 @@ def trial_target_text(trial: Trial) -> str:
     return "\n".join([trial.title, *trial.conditions, *trial.interventions, *inclusion])
 
 
-def trial_embedding_text(trial: Trial) -> str:
-    return ". ".join([trial.title, *trial.conditions])
+def trial_embedding_texts(trial: Trial) -> list[str]:
+    """What a trial targets, alone and followed by its eligibility text (which the model cuts).
+
+    The two vectors are averaged: on TREC 2021 each alone ranked judged trials at NDCG@10
+    0.63 and 0.66 against the patient's note, and their combination at 0.65-0.66 with a
+    better spread of eligible trials; the title-and-conditions vector keeps short trials
+    (no eligibility text) comparable with long ones.
+    """
+    head = ". ".join([trial.title, *trial.conditions])
+    full = "\n".join([trial.title, "; ".join(trial.conditions), trial.eligibility_text])
+    return [head, full] if trial.eligibility_text.strip() else [head]
 
 
 def patient_vector(record: PatientRecord, embedder: Embedder) -> np.ndarray | None:
@@ -98,6 +110,6 @@ def patient_vector(record: PatientRecord, embedder: Embedder) -> np.ndarray | No
     return mean_vector(embedder.encode(texts)) if texts else None
 
 
-def trial_vector(trial: Trial, embedder: Embedder) -> np.ndarray:
+def trial_vector(trial: Trial, embedder: Embedder) -> np.ndarray | None:
     """The vector stored for a trial and used as its query (cached by text, so cheap twice)."""
-    return embedder.encode([trial_embedding_text(trial)])[0]
+    return mean_vector(embedder.encode(trial_embedding_texts(trial)))

@@ -13,6 +13,7 @@ from matcher.embeddings import CachedEmbedder, Embedder, SentenceTransformerEmbe
 from matcher.ingest import IngestLimits, IngestService, NoteFactExtractor
 from matcher.matching.engine import EngineConfig, MatchingEngine
 from matcher.matching.evaluate import CriterionEvaluator, EvaluatorConfig
+from matcher.matching.rank import RankWeights
 from matcher.search.base import Retriever
 from matcher.search.embedded import NumpyVectorRetriever, SqliteBm25Retriever
 from matcher.search.hybrid import HybridRetriever
@@ -51,8 +52,18 @@ def build_store(config: Config) -> Store:
     return SqliteStore(Path(data_dir) / "trialmatch.sqlite3")
 
 
-def build_retrievers(store: Store) -> tuple[Retriever, Retriever]:
-    """(patient retriever, trial retriever): BM25 + vectors of the store's backend, fused."""
+@dataclass(frozen=True, slots=True)
+class Retrievers:
+    """Hybrid candidate retrievers per side, and the vector retrievers that score relevance."""
+
+    patients: Retriever
+    trials: Retriever
+    patient_similarity: Retriever
+    trial_similarity: Retriever
+
+
+def build_retrievers(store: Store) -> Retrievers:
+    """BM25 + vectors of the store's backend, fused for candidates; vectors alone for relevance."""
     if isinstance(store, SqliteStore):
         bm25: type = SqliteBm25Retriever
         vectors: type = NumpyVectorRetriever
@@ -60,9 +71,12 @@ def build_retrievers(store: Store) -> tuple[Retriever, Retriever]:
         from matcher.search.elastic import ElasticBm25Retriever, ElasticKnnRetriever
 
         bm25, vectors = ElasticBm25Retriever, ElasticKnnRetriever
-    return (
-        HybridRetriever([bm25(store, "patients"), vectors(store, "patients")]),
-        HybridRetriever([bm25(store, "trials"), vectors(store, "trials")]),
+    patient_vectors, trial_vectors = vectors(store, "patients"), vectors(store, "trials")
+    return Retrievers(
+        HybridRetriever([bm25(store, "patients"), patient_vectors]),
+        HybridRetriever([bm25(store, "trials"), trial_vectors]),
+        patient_vectors,
+        trial_vectors,
     )
 
 
@@ -109,14 +123,20 @@ def build_app(config: Config, embedder: Embedder | None = None) -> App:
         build_note_extractor(config),
     )
     trials = TrialService(store, parser, embedder)
-    patient_retriever, trial_retriever = build_retrievers(store)
+    retrievers = build_retrievers(store)
+    matching = config.matching
     engine = MatchingEngine(
         store,
         embedder,
         build_evaluator(config),
-        patient_retriever,
-        trial_retriever,
-        EngineConfig(config.matching.candidate_depth),
+        retrievers.patients,
+        retrievers.trials,
+        EngineConfig(
+            matching.candidate_depth,
+            RankWeights(matching.tier_weight, matching.inclusion_weight),
+        ),
+        retrievers.patient_similarity,
+        retrievers.trial_similarity,
     )
     check = getattr(store, "check", None)  # remote stores say whether they can serve now
     return App(config, store, embedder, parser, ingest, trials, engine, check)

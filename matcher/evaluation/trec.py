@@ -87,7 +87,7 @@ def score_run(run: TrecRun, data: TrecData) -> dict[str, Any]:
         "ndcg@10": _round(metrics.mean(ndcg)),
         "p@10": _round(metrics.mean(p10)),
         "auroc": _round(metrics.mean(auc)),
-        "rank_patients_mrr": _round(mrr) if trial_ids else None,
+        "rank_patients_mrr": _round(mrr) if trial_ids and run.topics_for else None,
         "auroc_topics": sum(a is not None for a in auc),
     }
     return {"summary": summary, "per_topic": per_topic}
@@ -108,12 +108,18 @@ def _eligible_topics(data: TrecData) -> dict[str, frozenset[str]]:
 
 
 def run_system(
-    bench: Workbench, data: TrecData, index_date: date, progress: Progress | None = None
+    bench: Workbench,
+    data: TrecData,
+    index_date: date,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+    rank_patients: bool = True,
 ) -> tuple[TrecRun, Counter[tuple[int, str]]]:
     """The engine's rankings in both directions, plus qrel label x verdict counts."""
     run = TrecRun()
     verdicts: Counter[tuple[int, str]] = Counter()
-    topic_of = {fhir_id(t.topic_id): t.topic_id for t in data.topics}
+    timings = timings if timings is not None else {}
+    t0 = time.perf_counter()
     for n, topic in enumerate(data.topics, start=1):
         judged = data.qrels[topic.topic_id]
         ranking = bench.engine.rank_trials(
@@ -133,6 +139,20 @@ def run_system(
         run.scores_for[topic.topic_id] = scores
         if progress:
             progress("rank trials", n, len(data.topics))
+    timings["rank_trials_seconds"] = time.perf_counter() - t0
+    if rank_patients:
+        t0 = time.perf_counter()
+        run.topics_for = _rank_patients(bench, data, index_date, progress)
+        timings["rank_patients_seconds"] = time.perf_counter() - t0
+    return run, verdicts
+
+
+def _rank_patients(
+    bench: Workbench, data: TrecData, index_date: date, progress: Progress | None
+) -> dict[str, list[str]]:
+    """Per trial with an eligible judged topic: every topic of the run, best first."""
+    topic_of = {fhir_id(t.topic_id): t.topic_id for t in data.topics}
+    out: dict[str, list[str]] = {}
     patients = frozenset(topic_of)
     eligible = sorted(_eligible_topics(data))
     stored = set(bench.store.get_trials(eligible)) if eligible else set()
@@ -144,10 +164,10 @@ def run_system(
             returned = [topic_of[m.patient_id] for m in ranking.matches]
         else:
             returned = []
-        run.topics_for[trial_id], _ = complete_ranking(returned, list(topic_of.values()))
+        out[trial_id], _ = complete_ranking(returned, list(topic_of.values()))
         if progress:
             progress("rank patients", n, len(eligible))
-    return run, verdicts
+    return out
 
 
 def run_baselines(bench: Workbench, data: TrecData) -> dict[str, TrecRun]:
@@ -182,8 +202,13 @@ def evaluate_trec(
     manifest: Manifest,
     fingerprint: str,
     progress: Progress | None = None,
+    rank_patients: bool = True,
 ) -> dict[str, Any]:
-    """Prepare (cached), rank, score. Returns the JSON-ready result."""
+    """Prepare (cached), rank, score. Returns the JSON-ready result.
+
+    `rank_patients=False` skips the reverse direction (most of the ranking time: every trial
+    with an eligible topic against every topic) for quick tuning iterations; its MRR is None.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     topics = ingest_topics(bench, data.topics, index_date, manifest, fingerprint)
@@ -197,7 +222,7 @@ def evaluate_trec(
     timings["prepare_seconds"] = time.perf_counter() - t0
     timings["embed_criteria_seconds"] = warm_criteria_vectors(bench, list(data.trials))
     t0 = time.perf_counter()
-    system, verdicts = run_system(bench, data, index_date, progress)
+    system, verdicts = run_system(bench, data, index_date, progress, timings, rank_patients)
     timings["system_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     runs = {"system": system, **run_baselines(bench, data)}

@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="folder with queries.jsonl, qrels.tsv, trials.jsonl",
     )
     p.add_argument("--limit-topics", type=int, default=None, help="only the first N topics")
+    p.add_argument(
+        "--skip-rank-patients",
+        action="store_true",
+        help="skip the RankPatients direction (its MRR is null); most of the ranking time",
+    )
     add_common_flags(p, "var/eval/<data folder name>")
     p.set_defaults(func=run)
 
@@ -51,7 +56,15 @@ def run(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or Path("var/eval") / args.data.resolve().name
     app, manifest, fingerprint = build_workspace(args, cache_dir)
     try:
-        result = evaluate_trec(app, data, when, manifest, fingerprint, LineProgress())
+        result = evaluate_trec(
+            app,
+            data,
+            when,
+            manifest,
+            fingerprint,
+            LineProgress(),
+            rank_patients=not args.skip_rank_patients,
+        )
     finally:
         app.close()
     result["data"] = str(args.data)

@@ -9,7 +9,7 @@ import pytest
 
 from matcher.matching.concepts import PatientConcepts
 from matcher.matching.evaluate import CriterionEvaluator, EvaluatorConfig
-from matcher.matching.rank import build_match, verdict
+from matcher.matching.rank import RankWeights, build_match, order, verdict
 from matcher.model import (
     Assertion,
     Category,
@@ -373,8 +373,30 @@ def test_verdict(results: list[CriterionResult], expected: Verdict) -> None:
     assert verdict(results) == expected
 
 
-def test_eligible_outranks_more_relevant_possibly_eligible() -> None:
-    eligible = build_match("t", "a", 0.1, [result(INC, Outcome.MET)])
-    possible = build_match("t", "b", 0.99, [result(INC, Outcome.UNKNOWN)])
-    assert eligible.score > possible.score
+@pytest.mark.parametrize(
+    ("relevance_a", "outcome_a", "relevance_b", "outcome_b", "first"),
+    [
+        # Equal relevance: the verdict decides.
+        (0.5, Outcome.MET, 0.5, Outcome.UNKNOWN, "a"),
+        (0.5, Outcome.UNKNOWN, 0.5, Outcome.NOT_MET, "a"),
+        # Soft tiers: a small relevance gap does not beat a verdict step...
+        (0.5, Outcome.MET, 0.6, Outcome.UNKNOWN, "a"),
+        (0.5, Outcome.UNKNOWN, 0.65, Outcome.NOT_MET, "a"),
+        # ...a large one does (the trial barely concerns the patient).
+        (0.1, Outcome.MET, 0.99, Outcome.UNKNOWN, "b"),
+    ],
+)
+def test_soft_tiers(
+    relevance_a: float, outcome_a: Outcome, relevance_b: float, outcome_b: Outcome, first: str
+) -> None:
+    a = build_match("t", "a", relevance_a, [result(INC, outcome_a)])
+    b = build_match("t", "b", relevance_b, [result(INC, outcome_b)])
+    assert next(m.patient_id for m in order([b, a])) == first
+
+
+def test_strict_tiers_by_weight() -> None:
+    strict = RankWeights(tier_weight=10)
+    eligible = build_match("t", "a", 0.1, [result(INC, Outcome.MET)], strict)
+    possible = build_match("t", "b", 0.99, [result(INC, Outcome.UNKNOWN)], strict)
+    assert order([possible, eligible])[0] is eligible
     assert (eligible.inclusions_met, eligible.inclusions_total) == (1, 1)
