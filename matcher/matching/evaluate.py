@@ -84,6 +84,8 @@ def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
     """Whether the fact overlaps [index - window, index]."""
     if window_days is None:
         return True
+    if fact.assertion == Assertion.HISTORICAL and fact.start is None and fact.end is None:
+        return False  # "history of MI", undated: past, so no evidence it falls in the window
     window_start = _index_end(index_date) - timedelta(days=window_days)
     start, end = _aware(fact.start), _aware(fact.end)
     last = end or start

@@ -70,12 +70,15 @@ def _print_table(result: dict, report, files: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Chia NER: {result['criteria']} criteria in {files} files")
+    table = Table(
+        title=f"Chia NER: {result['criteria']} criteria in {files} files",
+        caption="S = strict (same type, exact span); R = relaxed (same type, overlapping)",
+    )
     table.add_column("type", no_wrap=True, min_width=11)
     table.add_column("gold", justify="right")
-    for mode in ("strict", "relaxed"):
+    for mode in ("S", "R"):
         for col in ("P", "R", "F1"):
-            table.add_column(f"{mode} {col}", justify="right")
+            table.add_column(f"{mode}-{col}", justify="right", no_wrap=True)
 
     def row(name: str, gold: int, scores: dict, style: str | None = None) -> None:
         cells = [

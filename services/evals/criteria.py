@@ -95,6 +95,8 @@ def print_report(result: dict[str, Any]) -> None:
     from matcher.evaluation.data import LABELS
 
     console = Console()
+    if not console.is_terminal:  # piped to a file: do not squeeze the tables to 80 columns
+        console = Console(width=160)
     headline = Table(title=f"{result['data']}: {result['pairs']} pairs, {result['patients']} notes")
     for col in ("accuracy", "closed world", "majority baseline", "evidence F1 (P / R)"):
         headline.add_column(col, justify="right")

@@ -88,6 +88,8 @@ def print_report(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:  # piped to a file: do not squeeze the tables to 80 columns
+        console = Console(width=160)
     summary = Table(title=f"{result['data']}: {result['topics']} topics, {result['pairs']} pairs")
     metrics = ("ndcg@10", "p@10", "auroc", "rank_patients_mrr")
     summary.add_column("system")

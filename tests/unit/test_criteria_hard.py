@@ -461,6 +461,32 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         [c(C, "seizure disorder", negated=False)],
     ),
     # --- consent -------------------------------------------------------------------------
+    # Wording from the TrialGPT criterion annotations (SIGIR trials).
+    (
+        "criterion annotations",
+        EXC,
+        "missing informed consent",
+        [c(CO, "informed consent", negated=True)],
+    ),
+    ("criterion annotations", EXC, "No consent", [c(CO, "informed consent", negated=True)]),
+    (
+        "criterion annotations",
+        EXC,
+        "Patients who do not accept their participation in the study through informed consent.",
+        [c(CO, "informed consent", negated=True)],
+    ),
+    (
+        "criterion annotations",
+        EXC,
+        "Foreseeable non-compliance with protocol as judged by the Investigator",
+        [c(CO, "compliance", negated=True)],
+    ),
+    (
+        "criterion annotations",
+        EXC,
+        "Patients considered unreliable to return for visits or to comply with study procedures.",
+        [c(CO, "compliance", negated=True)],
+    ),
     (
         "NCT02630823",
         INC,

@@ -272,6 +272,25 @@ CASES = [
     ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
     (
+        crit(
+            Category.CONDITION,
+            "myocardial infarction",
+            kind=CriterionKind.EXCLUSION,
+            window_days=91.3,
+            text="Myocardial infarction within 3 months",
+        ),
+        patient(
+            fact(
+                FactKind.CONDITION,
+                "myocardial infarction",
+                assertion=Assertion.HISTORICAL,
+                start=None,
+            )
+        ),
+        Outcome.NOT_MET,
+        "outside",
+    ),
+    (
         crit(Category.CONSENT, "informed consent", text="Signed informed consent"),
         patient(fact(FactKind.NOTE_MENTION, "informed consent", start=None)),
         Outcome.MET,
