@@ -1,4 +1,5 @@
-"""Loads nlp/rules/applicability.yaml strictly into the matcher's applicability rules."""
+"""Loads the evaluator's population and qualifier rules (nlp/rules/applicability.yaml,
+qualifiers.yaml) strictly."""
 
 from __future__ import annotations
 
@@ -32,3 +33,17 @@ def load_applicability() -> tuple[ApplicabilityRule, ...]:
         ApplicabilityRule(r.name, tuple(c.lower() for c in r.cues), r.gender, r.min_age)
         for r in parsed.rules
     )
+
+
+class _Qualifiers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_chars: int = Field(gt=0)
+    qualifiers: list[str] = Field(min_length=1)
+
+
+@cache
+def load_qualifiers() -> tuple[int, tuple[str, ...]]:
+    """(window in characters, qualifier phrases) from nlp/rules/qualifiers.yaml."""
+    parsed = load_rules_file(RULES_DIR / "qualifiers.yaml", _Qualifiers)
+    return parsed.window_chars, tuple(q.lower() for q in parsed.qualifiers)

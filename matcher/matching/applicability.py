@@ -6,6 +6,7 @@ evaluator can answer NOT_APPLICABLE instead of UNKNOWN for criteria outside a pa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,3 +39,18 @@ def not_applicable(
 ) -> ApplicabilityRule | None:
     """The first rule that puts this patient outside the criterion's population, if any."""
     return next((r for r in rules if r.excludes(text, record, index_date)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Qualifiers:
+    """Severity/control words ("uncontrolled") that a bare concept match does not establish."""
+
+    phrases: tuple[str, ...] = ()
+    window_chars: int = 30
+
+    def before(self, text: str, concept: str) -> str | None:
+        """The qualifier standing just before `concept` in `text` (or inside it), if any."""
+        lowered, target = text.lower(), concept.lower()
+        at = lowered.find(target)
+        scope = target if at < 0 else lowered[max(0, at - self.window_chars) : at] + target
+        return next((q for q in self.phrases if re.search(rf"\b{re.escape(q)}\b", scope)), None)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from matcher.matching.applicability import ApplicabilityRule, not_applicable
+from matcher.matching.applicability import ApplicabilityRule, Qualifiers, not_applicable
 from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms
 from matcher.matching.units import UnitTable, compare
 from matcher.model import (
@@ -92,6 +92,11 @@ def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
     return last is None or last >= window_start or (end is None and fact.status == "active")
 
 
+def _states(fact: Fact, qualifier: str) -> bool:
+    """Whether the fact (or the note sentence it came from) says the qualifier too."""
+    return qualifier in f"{fact.text} {fact.sentence}".lower()
+
+
 def _num(value: float) -> str:
     return f"{round(value, 2):g}"
 
@@ -120,11 +125,13 @@ class CriterionEvaluator:
         units: UnitTable,
         config: EvaluatorConfig,
         applicability: tuple[ApplicabilityRule, ...] = (),
+        qualifiers: Qualifiers | None = None,
     ) -> None:
         self.synonyms = synonyms
         self._units = units
         self._config = config
         self._applicability = applicability
+        self._qualifiers = qualifiers or Qualifiers()
 
     def context(self, criterion: Criterion, vector: np.ndarray | None) -> CriterionContext:
         text = criterion.concept.text if criterion.concept else criterion.text
@@ -229,6 +236,14 @@ class CriterionEvaluator:
         stale = [h for h in hits if h.fact.assertion != Assertion.ABSENT and h not in present]
         concept = c.concept.text
         if present:
+            qualifier = self._qualifiers.before(c.text, concept)
+            if qualifier and not any(_states(h.fact, qualifier) for h in present):
+                return CriterionResult(
+                    c,
+                    Outcome.UNKNOWN,
+                    f"record shows {concept}, not whether it is {qualifier}",
+                    _evidence(present),
+                )
             has, ev, why = True, _evidence(present), f"record shows {concept}"
         elif absent:
             has, ev, why = False, _evidence(absent), f"{concept} is recorded as absent"

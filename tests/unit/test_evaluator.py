@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
+from matcher.matching.applicability import Qualifiers
 from matcher.matching.concepts import PatientConcepts
 from matcher.matching.evaluate import CriterionEvaluator, EvaluatorConfig
 from matcher.matching.rank import RankWeights, build_match, order, verdict
@@ -23,7 +24,7 @@ from matcher.model import (
     PatientRecord,
     Verdict,
 )
-from nlp.applicability import load_applicability
+from nlp.applicability import load_applicability, load_qualifiers
 from nlp.vocab import load_synonyms, load_units
 
 INDEX = date(2020, 6, 1)
@@ -107,7 +108,11 @@ def crit(
 @pytest.fixture(scope="module")
 def evaluator() -> CriterionEvaluator:
     return CriterionEvaluator(
-        load_synonyms(), load_units(), EvaluatorConfig(), load_applicability()
+        load_synonyms(),
+        load_units(),
+        EvaluatorConfig(),
+        load_applicability(),
+        Qualifiers(load_qualifiers()[1], load_qualifiers()[0]),
     )
 
 
@@ -271,6 +276,28 @@ CASES = [
         "record shows",
     ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
+    (
+        crit(
+            Category.CONDITION,
+            "hypertension",
+            kind=CriterionKind.EXCLUSION,
+            text="Patients with uncontrolled hypertension.",
+        ),
+        patient(fact(FactKind.CONDITION, "hypertension")),
+        Outcome.UNKNOWN,
+        "not whether it is uncontrolled",
+    ),
+    (
+        crit(
+            Category.CONDITION,
+            "hypertension",
+            kind=CriterionKind.EXCLUSION,
+            text="Patients with uncontrolled hypertension.",
+        ),
+        patient(fact(FactKind.CONDITION, "uncontrolled hypertension")),
+        Outcome.MET,
+        "record shows",
+    ),
     (
         crit(
             Category.CONDITION,
