@@ -15,8 +15,8 @@ from typing import TextIO
 class LineProgress:
     """`progress(phase, done, total)` that prints at most every `every` seconds per phase."""
 
-    def __init__(self, stream: TextIO = sys.stderr, every: float = 10.0) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None = None, every: float = 10.0) -> None:
+        self._stream = stream  # None: whatever sys.stderr is when a line is printed
         self._every = every
         self._last: dict[str, float] = {}
         self._start = time.perf_counter()
@@ -26,4 +26,5 @@ class LineProgress:
         if done < total and now - self._last.get(phase, 0.0) < self._every:
             return
         self._last[phase] = now
-        print(f"[{now - self._start:7.1f}s] {phase}: {done}/{total}", file=self._stream, flush=True)
+        stream = self._stream or sys.stderr
+        print(f"[{now - self._start:7.1f}s] {phase}: {done}/{total}", file=stream, flush=True)

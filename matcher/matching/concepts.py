@@ -64,15 +64,16 @@ STOP = frozenset(
         "confirmed",
         "clinical",
         "evidence",
-        "disease",
-        "disorder",
-        "finding",
-        "condition",
         "active",
         "chronic",
         "acute",
     ]
 )
+
+# Head nouns that name a kind of problem: optional when the rest of the phrase says it all
+# ("Alzheimer's" is "Alzheimer disease"), required when it does not ("liver disease" is not
+# "liver cancer", "respiratory disease" is not "respiratory rate").
+HEADS = frozenset(["disease", "diseases", "disorder", "disorders", "condition", "finding"])
 
 # Words too unspecific to carry a match on their own ("Chronic pain" is not "chest pain").
 GENERIC = frozenset(
@@ -125,7 +126,7 @@ def content_tokens(text: str) -> frozenset[str]:
 class ConceptHit:
     fact: Fact
     score: float
-    how: str  # "code", "lexical" or "semantic"
+    how: str  # "code", "lexical", "semantic", or "general" (the fact is less specific)
 
 
 class Synonyms:
@@ -147,6 +148,14 @@ class Synonyms:
             if f" {term} " in padded:
                 out.extend(padded.replace(f" {term} ", f" {alt} ").strip() for alt in alternatives)
         return list(dict.fromkeys(out))
+
+
+def _names(concept: frozenset[str], fact: frozenset[str]) -> bool:
+    """Whether a fact with these tokens names the concept (or a more specific form of it)."""
+    core = concept - HEADS
+    if not core or not core <= fact:
+        return False
+    return concept <= fact or not (fact - core - HEADS)
 
 
 class PatientConcepts:
@@ -196,14 +205,16 @@ class PatientConcepts:
                 hits[i] = ConceptHit(facts[0], 1.0, "code")
                 continue
             fact_tokens = self._tokens[i]
-            if fact_tokens and any(vt <= fact_tokens for vt in variant_tokens):
+            if fact_tokens and any(_names(vt, fact_tokens) for vt in variant_tokens):
                 hits[i] = ConceptHit(facts[0], 0.95, "lexical")
-            elif (fact_tokens - GENERIC) and any(
-                fact_tokens <= vt and len(vt - fact_tokens) <= 2 for vt in variant_tokens
+            elif (fact_tokens - GENERIC - HEADS) and any(
+                fact_tokens - HEADS <= vt and len(vt - fact_tokens - HEADS) <= 2
+                for vt in variant_tokens
             ):
-                # The fact is a less specific name of the concept ("Diabetes" for "type 2
-                # diabetes"): evidence, but weaker.
-                hits[i] = ConceptHit(facts[0], 0.85, "lexical")
+                # The fact is a less specific name of the concept ("lymphoma" for "Hodgkin
+                # lymphoma"): its absence rules the concept out, its presence does not
+                # establish it (the evaluator treats "general" hits accordingly).
+                hits[i] = ConceptHit(facts[0], 0.85, "general")
         if concept_vector is not None and self._texts:
             sims = self.matrix @ concept_vector
             for i in np.flatnonzero(sims >= threshold):

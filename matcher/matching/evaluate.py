@@ -226,14 +226,22 @@ class CriterionEvaluator:
             for h in hits
             if h.fact.assertion not in IGNORED_ASSERTIONS and _known_at(h.fact, index_date)
         ]
+        current_only = c.category == Category.PREGNANCY  # a past pregnancy is not one now
         present = [
             h
             for h in hits
             if h.fact.assertion != Assertion.ABSENT
+            and h.how != "general"
+            and not (current_only and h.fact.assertion == Assertion.HISTORICAL)
             and _in_window(h.fact, index_date, c.window_days)
         ]
+        broader = [h for h in hits if h.how == "general" and h.fact.assertion != Assertion.ABSENT]
         absent = [h for h in hits if h.fact.assertion == Assertion.ABSENT]
-        stale = [h for h in hits if h.fact.assertion != Assertion.ABSENT and h not in present]
+        stale = [
+            h
+            for h in hits
+            if h.fact.assertion != Assertion.ABSENT and h.how != "general" and h not in present
+        ]
         concept = c.concept.text
         if present:
             qualifier = self._qualifiers.before(c.text, concept)
@@ -249,7 +257,18 @@ class CriterionEvaluator:
             has, ev, why = False, _evidence(absent), f"{concept} is recorded as absent"
         elif stale:
             has, ev = False, _evidence(stale)
-            why = f"{concept} recorded only outside the {c.window_days:g}-day window"
+            why = (
+                f"{concept} recorded only outside the {c.window_days:g}-day window"
+                if c.window_days is not None
+                else f"{concept} recorded only in the past"
+            )
+        elif broader:
+            return CriterionResult(
+                c,
+                Outcome.UNKNOWN,
+                f"record shows {broader[0].fact.text}, less specific than {concept}",
+                _evidence(broader),
+            )
         else:
             return CriterionResult(c, Outcome.UNKNOWN, f"no record of {concept}")
         satisfied = has != c.negated

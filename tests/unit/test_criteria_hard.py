@@ -292,6 +292,18 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
     ),
     # --- age and sex ---------------------------------------------------------------------
     (
+        "TREC 2021 trials",
+        INC,
+        "Women >/= 18 years of age.",
+        [c(D, "age", comparator=">=", value=18.0), c(D, "sex")],
+    ),
+    (
+        "TREC 2021 trials",
+        INC,
+        "Hemoglobin </= 10 g/dL",
+        [c(L, "hemoglobin", comparator="<=", value=10.0)],
+    ),
+    (
         "NCT02411825",
         INC,
         "Males, between 18 and 55 years of age, inclusive.",

@@ -276,6 +276,42 @@ CASES = [
         "record shows",
     ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
+    # A less specific record neither establishes nor rules in the concept...
+    (
+        crit(Category.CONDITION, "Hodgkin lymphoma", kind=CriterionKind.EXCLUSION),
+        patient(fact(FactKind.CONDITION, "lymphoma")),
+        Outcome.UNKNOWN,
+        "less specific",
+    ),
+    # ...but its absence rules it out.
+    (
+        crit(Category.CONDITION, "Hodgkin lymphoma", kind=CriterionKind.EXCLUSION),
+        patient(fact(FactKind.NOTE_MENTION, "lymphoma", assertion=Assertion.ABSENT)),
+        Outcome.NOT_MET,
+        "absent",
+    ),
+    # A head noun is optional only when the rest of the phrase says it all.
+    (
+        crit(Category.CONDITION, "liver disease", kind=CriterionKind.EXCLUSION),
+        patient(fact(FactKind.CONDITION, "liver cancer")),
+        Outcome.UNKNOWN,
+        "no record",
+    ),
+    (
+        crit(Category.CONDITION, "Alzheimer disease", kind=CriterionKind.EXCLUSION),
+        patient(fact(FactKind.CONDITION, "Alzheimer's")),
+        Outcome.MET,
+        "record shows",
+    ),
+    (
+        crit(Category.PREGNANCY, "pregnancy", negated=True, text="Not pregnant or nursing"),
+        patient(
+            fact(FactKind.NOTE_MENTION, "pregnancy", assertion=Assertion.HISTORICAL, start=None),
+            gender="female",
+        ),
+        Outcome.MET,
+        "only in the past",
+    ),
     (
         crit(
             Category.CONDITION,
