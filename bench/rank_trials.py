@@ -6,7 +6,7 @@ ingested as FHIR bundles. Timed: `MatchingEngine.rank_trials(patient, limit=10)`
 (no gRPC), warm (each patient ranked once before the clock starts, so the model, the SQLite
 pages and the vector matrix are loaded), at two candidate depths: the default (200) and one
 covering every trial (all are evaluated). Reported: p50/p95/max per call and, with --profile,
-the functions where the time goes (cProfile, cumulative), written beside the JSON.
+the functions where the time goes (cProfile, cumulative), inside the JSON.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/rank_trials.py [--data ../shared/data/trec2021]
         [--trials 1000] [--patients 8] [--repeat 3] [--profile]
@@ -203,7 +203,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         **setup["prepare"],
         "depths": {},
     }
-    profiles = []
     for depth in (200, len(setup["trial_ids"])):
         app = build(args, depth)
         timing = time_calls(app, setup["patient_ids"], args.repeat)
@@ -211,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.profile:
             top, text = profile(app, setup["patient_ids"])
             timing["profile_top"] = top
-            profiles.append(f"=== candidate_depth {depth} ===\n{text}")
+            timing["profile_text"] = text.splitlines()
         result["depths"][str(depth)] = timing
         app.close()
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -221,11 +220,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["meets_target_at_full_depth_cpu"] = deepest["cpu_p95_ms"] < result["target_ms"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    if profiles:
-        args.out.with_suffix(".profile.txt").write_text("\n".join(profiles), encoding="utf-8")
     summary = {k: v for k, v in result.items() if k != "depths"}
     summary["depths"] = {
-        d: {k: v for k, v in t.items() if k != "profile_top"} for d, t in result["depths"].items()
+        d: {k: v for k, v in t.items() if not k.startswith("profile")}
+        for d, t in result["depths"].items()
     }
     print(json.dumps(summary, indent=2))
     return result

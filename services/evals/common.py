@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_INDEX_DATE = "2021-01-01"
+WORKSPACE_FILES = ("trialmatch.sqlite3", "manifest.")  # prefixes of what a workspace holds
 
 
 def add_common_flags(p: argparse.ArgumentParser, default_cache: str) -> None:
@@ -46,6 +47,9 @@ def build_workspace(args: argparse.Namespace, cache_dir: Path) -> tuple[Any, Any
     from services.providers import build_app
 
     if args.refresh and cache_dir.exists():
+        foreign = [f.name for f in cache_dir.iterdir() if not f.name.startswith(WORKSPACE_FILES)]
+        if foreign:  # never delete a folder that is not a workspace
+            raise SystemExit(f"--refresh: {cache_dir} holds other files ({', '.join(foreign)})")
         shutil.rmtree(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     config = load_config(args.config, {"storage": {"data_dir": str(cache_dir)}})
