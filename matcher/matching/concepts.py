@@ -138,9 +138,18 @@ class Synonyms:
             terms = [normalise(t).strip() for t in group]
             for term in terms:
                 self._by_term.setdefault(term, []).extend(t for t in terms if t != term)
+        self._memo: dict[str, list[str]] = {}  # criteria texts repeat across requests
 
     def variants(self, text: str) -> list[str]:
         """The text plus every variant obtained by replacing one known term inside it."""
+        found = self._memo.get(text)
+        if found is None:
+            found = self._variants(text)
+            if len(self._memo) < 200_000:
+                self._memo[text] = found
+        return found
+
+    def _variants(self, text: str) -> list[str]:
         base = normalise(text).strip()
         out = [base]
         padded = f" {base} "
@@ -192,11 +201,17 @@ class PatientConcepts:
         concept_vector: np.ndarray | None,
         threshold: float,
         kinds: frozenset[str] | None = None,
+        variant_tokens: list[frozenset[str]] | None = None,
     ) -> list[ConceptHit]:
-        """Facts of the given kinds that mean the concept, best first."""
+        """Facts of the given kinds that mean the concept, best first.
+
+        `variant_tokens` (the content tokens of `variants`) may be passed precomputed: a
+        criterion is matched against every candidate patient of a request.
+        """
         hits: dict[int, ConceptHit] = {}
         codes = {(c.system, c.code) for c in concept_codes}
-        variant_tokens = [v for v in (content_tokens(x) for x in variants) if v]
+        if variant_tokens is None:
+            variant_tokens = [v for v in (content_tokens(x) for x in variants) if v]
         for i, text in enumerate(self._texts):
             facts = [f for f in self._facts_by_text[text] if kinds is None or f.kind in kinds]
             if not facts:

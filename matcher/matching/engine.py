@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,6 +18,7 @@ from matcher.search.base import Hit, PatientFilters, Query, Retriever, TrialFilt
 from matcher.store.base import Store
 
 MAX_LIMIT = 1000
+CONTEXT_CACHE_TRIALS = 5000  # trials whose criterion contexts stay in memory (LRU)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,10 @@ class MatchingEngine:
         self._patients = patient_retriever
         self._trials = trial_retriever
         self._config = config
+        self._lock = threading.Lock()
+        self._context_cache: OrderedDict[tuple[str, int], list[CriterionContext]] = OrderedDict()
+        self._trial_cache: dict[str, Trial] = {}
+        self._trials_generation: int | None = None
         self._patient_similarity = patient_similarity  # vector retrievers scoring relevance
         self._trial_similarity = trial_similarity
 
@@ -86,6 +93,41 @@ class MatchingEngine:
         if limit < 0 or limit > MAX_LIMIT:
             raise InvalidInput(f"limit must be between 0 (default, 10) and {MAX_LIMIT}", "limit")
         return limit or 10
+
+    def _get_trials(self, trial_ids: list[str]) -> dict[str, Trial]:
+        """Trials by id, kept decoded while the store is unchanged (stores with a generation
+        counter say when; others are read every time)."""
+        generation = getattr(self._store, "generation", None)
+        if generation is None:
+            return self._store.get_trials(trial_ids)
+        with self._lock:
+            if generation != self._trials_generation:
+                self._trial_cache.clear()
+                self._trials_generation = generation
+            found = {t: self._trial_cache[t] for t in trial_ids if t in self._trial_cache}
+        missing = [t for t in trial_ids if t not in found]
+        if missing:
+            loaded = self._store.get_trials(missing)
+            with self._lock:
+                if generation == self._trials_generation and len(self._trial_cache) < 50_000:
+                    self._trial_cache.update(loaded)
+            found.update(loaded)
+        return found
+
+    def _trial_contexts(self, trial: Trial) -> list[CriterionContext]:
+        """A stored trial's contexts, computed once per trial version (requests repeat them)."""
+        key = (trial.trial_id, trial.version)
+        with self._lock:
+            found = self._context_cache.get(key)
+            if found is not None:
+                self._context_cache.move_to_end(key)
+                return found
+        contexts = self._contexts(trial.criteria)
+        with self._lock:
+            self._context_cache[key] = contexts
+            while len(self._context_cache) > CONTEXT_CACHE_TRIALS:
+                self._context_cache.popitem(last=False)
+        return contexts
 
     def _contexts(self, criteria: list[Criterion]) -> list[CriterionContext]:
         texts = {c.id: (c.concept.text if c.concept else c.text) for c in criteria}
@@ -144,7 +186,7 @@ class MatchingEngine:
         hits = self._patients.search(query, depth)
         scores = relevance(query, hits, self._patient_similarity)
         records = self._store.get_patients([h.id for h in hits])
-        contexts = self._contexts(trial.criteria)
+        contexts = self._trial_contexts(trial)
         matches = [
             self._evaluate(
                 trial,
@@ -181,11 +223,11 @@ class MatchingEngine:
         depth = max(limit, self._config.candidate_depth)
         hits = self._trials.search(query, depth)
         scores = relevance(query, hits, self._trial_similarity)
-        trials = self._store.get_trials([h.id for h in hits])
+        trials = self._get_trials([h.id for h in hits])
         matches = [
             self._evaluate(
                 trials[h.id],
-                self._contexts(trials[h.id].criteria),
+                self._trial_contexts(trials[h.id]),
                 patient,
                 scores[h.id],
                 index_date,

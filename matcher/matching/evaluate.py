@@ -7,13 +7,13 @@ evidence of absence; family-history and hypothetical mentions are not the patien
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
 from matcher.matching.applicability import ApplicabilityRule, Qualifiers, not_applicable
-from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms
+from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms, content_tokens
 from matcher.matching.units import UnitTable, compare
 from matcher.model import (
     Assertion,
@@ -62,6 +62,7 @@ class CriterionContext:
     criterion: Criterion
     variants: list[str]
     vector: np.ndarray | None
+    variant_tokens: list[frozenset[str]] = field(default_factory=list)
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -135,7 +136,9 @@ class CriterionEvaluator:
 
     def context(self, criterion: Criterion, vector: np.ndarray | None) -> CriterionContext:
         text = criterion.concept.text if criterion.concept else criterion.text
-        return CriterionContext(criterion, self.synonyms.variants(text), vector)
+        variants = self.synonyms.variants(text)
+        tokens = [t for t in (content_tokens(v) for v in variants) if t]
+        return CriterionContext(criterion, variants, vector, tokens)
 
     def evaluate(
         self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
@@ -220,6 +223,7 @@ class CriterionEvaluator:
             ctx.vector,
             self._config.concept_threshold,
             kinds,
+            ctx.variant_tokens or None,
         )
         hits = [
             h
@@ -292,6 +296,7 @@ class CriterionEvaluator:
             ctx.vector,
             self._config.concept_threshold,
             KINDS_BY_CATEGORY[c.category],
+            ctx.variant_tokens or None,
         )
         values = [
             h
