@@ -171,6 +171,9 @@ def serve_forever(running: RunningServer, grace: float) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    done.wait()
+    # A signal may be delivered to one of gRPC's threads; Python runs the handler only when
+    # the main thread next executes bytecode, so it must wake up now and then to notice.
+    while not done.wait(0.5):
+        pass
     running.stop(grace)
     log.info("stopped")
