@@ -84,17 +84,6 @@ def trial_from_ctgov(record: dict[str, Any] | str) -> Trial:
     )
 
 
-# An age bound under a year is usually a misread duration ("< 84 days from mastectomy"); it is
-# taken only when the criterion says it is about age.
-_AGE_WORDS = re.compile(
-    r"\b(?:age[ds]?|old|infants?|neonat\w*|newborns?|born|months? of life)\b", re.IGNORECASE
-)
-
-
-def _plausible_age(c: Criterion, years: float) -> bool:
-    return years >= 1 or bool(_AGE_WORDS.search(c.text))
-
-
 def fill_from_criteria(trial: Trial) -> None:
     """Where the structured fields are silent, take age and sex from parsed inclusions.
 
@@ -110,8 +99,6 @@ def fill_from_criteria(trial: Trial) -> None:
         if c.group or c.negated:
             continue
         if c.concept.text == "age" and c.value is not None:
-            if not _plausible_age(c, c.value_high if c.value_high is not None else c.value):
-                continue
             if c.comparator in (">=", ">", "between"):
                 lows.append(c.value)
             if c.comparator == "between" and c.value_high is not None:

@@ -5,24 +5,20 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from matcher.matching.applicability import ApplicabilityRule
-from nlp.rules_loader import RULES_DIR, load_rules_file
+from matcher.matching.applicability import ApplicabilityRule, Qualifiers
+from nlp.rules_loader import RULES_DIR, StrictModel, load_rules_file
 
 
-class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _Rule(StrictModel):
     name: str = Field(min_length=1)
     cues: list[str] = Field(min_length=1)
     gender: str = ""
     min_age: float | None = None
 
 
-class _Rules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _Rules(StrictModel):
     rules: list[_Rule] = Field(min_length=1)
 
 
@@ -35,15 +31,12 @@ def load_applicability() -> tuple[ApplicabilityRule, ...]:
     )
 
 
-class _Qualifiers(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _Qualifiers(StrictModel):
     window_chars: int = Field(gt=0)
     qualifiers: list[str] = Field(min_length=1)
 
 
 @cache
-def load_qualifiers() -> tuple[int, tuple[str, ...]]:
-    """(window in characters, qualifier phrases) from nlp/rules/qualifiers.yaml."""
+def load_qualifiers() -> Qualifiers:
     parsed = load_rules_file(RULES_DIR / "qualifiers.yaml", _Qualifiers)
-    return parsed.window_chars, tuple(q.lower() for q in parsed.qualifiers)
+    return Qualifiers(tuple(q.lower() for q in parsed.qualifiers), parsed.window_chars)

@@ -37,17 +37,21 @@ def _check_regex(value: str) -> str:
 Regex = Annotated[str, AfterValidator(_check_regex)]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Base of every rule-file schema: unknown keys are errors, loaded rules are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HeadingSection(_Strict):
+
+
+class HeadingSection(StrictModel):
     kind: Literal["inclusion", "exclusion"]
     inline: bool = False
     patterns: list[Regex]
 
 
-class HeadingRules(_Strict):
+class HeadingRules(StrictModel):
     sections: list[HeadingSection]
     heading_qualifier: Regex
     subheading_max_words: int
@@ -59,7 +63,7 @@ class HeadingRules(_Strict):
     sentence_min_chars: int
 
 
-class PhraseSymbol(_Strict):
+class PhraseSymbol(StrictModel):
     phrase: Regex
     symbol: Literal["<", "<=", ">", ">=", "="]
 
@@ -70,12 +74,12 @@ def _check_template(value: str) -> str:
     return value
 
 
-class TemporalRule(_Strict):
+class TemporalRule(StrictModel):
     kind: Literal["lookback", "since", "duration", "future"]
     pattern: Annotated[str, AfterValidator(_check_template)]
 
 
-class CommonRules(_Strict):
+class CommonRules(StrictModel):
     comparators: list[PhraseSymbol]
     postfix_comparators: list[PhraseSymbol]
     number_words: dict[str, float]
@@ -91,35 +95,35 @@ class CommonRules(_Strict):
     definition_cues: list[Regex]
 
 
-class AgeRules(_Strict):
+class AgeRules(StrictModel):
     context: Regex
     blockers: Regex
     units: dict[Literal["years", "months", "weeks", "days"], Regex]
 
 
-class SexRule(_Strict):
+class SexRule(StrictModel):
     value: Literal["all", "male", "female"]
     pattern: Regex
 
 
-class SexRules(_Strict):
+class SexRules(StrictModel):
     rules: list[SexRule]
     single_sex_shapes: list[Regex]
     blockers: Regex
 
 
-class LabRules(_Strict):
+class LabRules(StrictModel):
     labs: dict[str, list[Regex]]
     scale_stopwords: Regex
 
 
-class PerformanceRules(_Strict):
+class PerformanceRules(StrictModel):
     scales: dict[str, list[Regex]]
     default_scale: str
     anchor: Regex
 
 
-class PregnancyRules(_Strict):
+class PregnancyRules(StrictModel):
     pregnancy: Regex
     lactation: Regex
     contraception: Regex
@@ -127,7 +131,7 @@ class PregnancyRules(_Strict):
     negation: Regex
 
 
-class BiomarkerDef(_Strict):
+class BiomarkerDef(StrictModel):
     name: str
     hgnc: str
     symbol: str
@@ -135,25 +139,25 @@ class BiomarkerDef(_Strict):
     patterns: list[Regex]
 
 
-class BiomarkerStatus(_Strict):
+class BiomarkerStatus(StrictModel):
     value: str
     patterns: list[Regex]
 
 
-class BiomarkerCombination(_Strict):
+class BiomarkerCombination(StrictModel):
     pattern: Regex
     markers: list[str]
     value: str
 
 
-class BiomarkerRules(_Strict):
+class BiomarkerRules(StrictModel):
     markers: list[BiomarkerDef]
     statuses: list[BiomarkerStatus]
     combinations: list[BiomarkerCombination]
     reach: int
 
 
-class ConceptRules(_Strict):
+class ConceptRules(StrictModel):
     type_categories: dict[str, Literal["condition", "medication", "procedure"]]
     event_types: list[str]
     generic: Regex
@@ -161,37 +165,37 @@ class ConceptRules(_Strict):
     reserved: Regex
 
 
-class ConsentRule(_Strict):
+class ConsentRule(StrictModel):
     concept: str
     pattern: Regex
 
 
-class ConsentRules(_Strict):
+class ConsentRules(StrictModel):
     rules: list[ConsentRule]
     negation: Regex
     subordinate: Regex
 
 
-class ConditionRules(_Strict):
+class ConditionRules(StrictModel):
     cues: list[Regex]
     strip_leading: Regex
     head_words: Regex
     max_bare_words: int
 
 
-class MedicationRules(_Strict):
+class MedicationRules(StrictModel):
     strong_cues: Regex
     cues: list[Regex]
     blockers: Regex
     drug_words: Regex
 
 
-class ProcedureRules(_Strict):
+class ProcedureRules(StrictModel):
     words: Regex
     cues: list[Regex]
 
 
-class ClinicalRules(_Strict):
+class ClinicalRules(StrictModel):
     condition: ConditionRules
     medication: MedicationRules
     procedure: ProcedureRules

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from matcher.matching.concepts import Synonyms
 from matcher.matching.units import UnitTable
-from nlp.rules_loader import RULES_DIR, Regex, load_rules_file
+from nlp.rules_loader import RULES_DIR, Regex, StrictModel, load_rules_file
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SynonymRules(_Strict):
+class SynonymRules(StrictModel):
     groups: list[list[str]] = Field(min_length=1)
 
 
-class UnitSpelling(_Strict):
+class UnitSpelling(StrictModel):
     pattern: Regex
     ucum: str
 
 
-class UnitRules(_Strict):
+class UnitRules(StrictModel):
     spellings: list[UnitSpelling] = Field(min_length=1)
     units: dict[str, tuple[str, float]]
 

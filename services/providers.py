@@ -92,17 +92,15 @@ def build_parser(config: Config) -> CriteriaParser:
 
 
 def build_evaluator(config: Config) -> CriterionEvaluator:
-    from matcher.matching.applicability import Qualifiers
     from nlp.applicability import load_applicability, load_qualifiers
     from nlp.vocab import load_synonyms, load_units
 
-    window, qualifiers = load_qualifiers()
     return CriterionEvaluator(
         load_synonyms(),
         load_units(),
         EvaluatorConfig(config.matching.concept_threshold, config.matching.other_threshold),
         load_applicability(),
-        Qualifiers(qualifiers, window),
+        load_qualifiers(),
     )
 
 

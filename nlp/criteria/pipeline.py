@@ -15,30 +15,28 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 import nlp.criteria.components  # noqa: F401  (registers the factories)
 from matcher.model import Criterion
 from nlp.criteria.parser import assign_ids
 from nlp.criteria.registry import EXTRACTORS, UnknownExtractor
 from nlp.criteria.split import Segment, split_criteria
-from nlp.rules_loader import load_rules_file
+from nlp.rules_loader import StrictModel, load_rules_file
 
 CONFIG_PATH = Path(__file__).with_name("pipeline.yaml")
 SEGMENTERS: dict[str, Callable[[str], list[Segment]]] = {"split_criteria": split_criteria}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ComponentConfig(_Strict):
+class ComponentConfig(StrictModel):
     name: str
     factory: str
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class PipelineConfig(_Strict):
+class PipelineConfig(StrictModel):
     segmenter: str
     tokenizer: Literal["english", "simple"] = "english"
     batch_size: int = Field(ge=1)

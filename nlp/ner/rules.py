@@ -27,19 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from nlp.rules_loader import RULES_DIR, Regex, load_rules_file
+from nlp.rules_loader import RULES_DIR, Regex, StrictModel, load_rules_file
 
 Merge = Literal["fill", "extend", "override"]
 RULE_SOURCE = "rule"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NerRule(_Strict):
+class NerRule(StrictModel):
     """Regexes for one label; a named group `span` narrows the entity inside the match."""
 
     name: str
@@ -50,7 +46,7 @@ class NerRule(_Strict):
     patterns: list[Regex]
 
 
-class NerRules(_Strict):
+class NerRules(StrictModel):
     rules: list[NerRule]
 
 

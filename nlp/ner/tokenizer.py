@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.util import (
@@ -21,14 +20,12 @@ from spacy.util import (
     registry,
 )
 
-from nlp.rules_loader import Regex, load_rules_file
+from nlp.rules_loader import Regex, StrictModel, load_rules_file
 
 TOKENIZER_RULES = Path(__file__).with_name("tokenizer.yaml")
 
 
-class TokenizerRules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class TokenizerRules(StrictModel):
     prefixes: list[Regex]
     suffixes: list[Regex]
     infixes: list[Regex]

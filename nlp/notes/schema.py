@@ -11,9 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from nlp.rules_loader import Regex, load_rules_file
+from nlp.rules_loader import Regex, StrictModel, load_rules_file
 
 NOTES_RULES_DIR = Path(__file__).parent / "rules"
 
@@ -26,19 +26,17 @@ FactKindName = Literal[
 Category = Literal["condition", "finding", "medication", "procedure", "device", "lab", "other"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- demographics.yaml ------------------------------------------------------------------
 
 
-class AgeUnit(_Strict):
+class AgeUnit(StrictModel):
     pattern: Regex
     years: float = Field(gt=0)
 
 
-class DemographicRules(_Strict):
+class DemographicRules(StrictModel):
     age_patterns: list[Regex] = Field(min_length=1)
     short_form_case_sensitive: Regex
     short_form_window: int = Field(gt=0)
@@ -57,12 +55,12 @@ class DemographicRules(_Strict):
 # --- lexicon_*.yaml ---------------------------------------------------------------------
 
 
-class CodeRef(_Strict):
+class CodeRef(StrictModel):
     system: str
     code: str
 
 
-class LexiconTerm(_Strict):
+class LexiconTerm(StrictModel):
     """One concept: `name` is the normalised fact text; the other forms are what notes say."""
 
     name: str = Field(min_length=1)
@@ -73,7 +71,7 @@ class LexiconTerm(_Strict):
     assertion: AssertionName | None = None  # e.g. "afebrile" asserts fever absent
 
 
-class Lexicon(_Strict):
+class Lexicon(StrictModel):
     terms: list[LexiconTerm]
 
 
@@ -102,7 +100,7 @@ def _check_token_pattern(pattern: list[dict[str, Any]] | None) -> list[dict[str,
 TokenPattern = Annotated[list[dict[str, Any]] | None, AfterValidator(_check_token_pattern)]
 
 
-class ContextRuleSpec(_Strict):
+class ContextRuleSpec(StrictModel):
     literal: str = Field(min_length=1)
     category: str = Field(min_length=1)
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
@@ -112,7 +110,7 @@ class ContextRuleSpec(_Strict):
     excluded_types: list[str] | None = None
 
 
-class DefaultOverride(_Strict):
+class DefaultOverride(StrictModel):
     """Narrows one of medspaCy's default rules, named by its literal."""
 
     literal: str
@@ -121,7 +119,7 @@ class DefaultOverride(_Strict):
     excluded_types: list[str] | None = None
 
 
-class ContextRules(_Strict):
+class ContextRules(StrictModel):
     use_default_rules: bool
     drop_default: list[str] = Field(default_factory=list)
     default_overrides: list[DefaultOverride] = Field(default_factory=list)
@@ -131,14 +129,14 @@ class ContextRules(_Strict):
 # --- sections.yaml ----------------------------------------------------------------------
 
 
-class SectionSpec(_Strict):
+class SectionSpec(StrictModel):
     category: str = Field(min_length=1)
     titles: list[str] = Field(min_length=1)
     assertion: AssertionName | None = None
     kind_overrides: dict[Category, FactKindName] = Field(default_factory=dict)
 
 
-class SectionRules(_Strict):
+class SectionRules(StrictModel):
     require_start_line: bool
     require_colon: bool
     sections: list[SectionSpec]
@@ -147,23 +145,23 @@ class SectionRules(_Strict):
 # --- measurements.yaml ------------------------------------------------------------------
 
 
-class UnitSpec(_Strict):
+class UnitSpec(StrictModel):
     pattern: Regex
     unit: str
 
 
-class ComparatorSpec(_Strict):
+class ComparatorSpec(StrictModel):
     phrase: Regex
     symbol: Literal["<", "<=", ">", ">=", "="]
 
 
-class ImpliedUnit(_Strict):
+class ImpliedUnit(StrictModel):
     unit: str
     min: float | None = None
     max: float | None = None
 
 
-class MeasurementSpec(_Strict):
+class MeasurementSpec(StrictModel):
     name: str = Field(min_length=1)
     patterns: list[Regex] = Field(min_length=1)
     units: list[str] = Field(default_factory=list)  # accepted canonical units; empty: any
@@ -174,7 +172,7 @@ class MeasurementSpec(_Strict):
     codes: list[CodeRef] = Field(default_factory=list)
 
 
-class MeasurementRules(_Strict):
+class MeasurementRules(StrictModel):
     units: list[UnitSpec]
     comparators: list[ComparatorSpec]
     reject_after: Regex
@@ -190,7 +188,7 @@ class MeasurementRules(_Strict):
 # --- sentences.yaml ---------------------------------------------------------------------
 
 
-class SentenceRules(_Strict):
+class SentenceRules(StrictModel):
     abbreviations: list[str]
     numbered_line: Regex
     list_item: Regex
@@ -200,14 +198,14 @@ class SentenceRules(_Strict):
 # --- pipeline.yaml ----------------------------------------------------------------------
 
 
-class ComponentSpec(_Strict):
+class ComponentSpec(StrictModel):
     name: str
     factory: str
     config: dict[str, Any] = Field(default_factory=dict)
     optional: bool = False  # skipped (not an error) when its resources are unavailable
 
 
-class PipelineRules(_Strict):
+class PipelineRules(StrictModel):
     components: list[ComponentSpec] = Field(min_length=1)
     span_group: str
     fact_kinds: dict[Category, FactKindName]

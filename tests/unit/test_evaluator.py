@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from matcher.matching.applicability import Qualifiers
 from matcher.matching.concepts import PatientConcepts
 from matcher.matching.evaluate import CriterionEvaluator, EvaluatorConfig
 from matcher.matching.rank import RankWeights, build_match, order, verdict
@@ -31,14 +30,18 @@ INDEX = date(2020, 6, 1)
 
 
 class HashEmbedder:
-    """A fake of our Embedder interface: orthogonal vectors, so only exact texts are similar."""
+    """A fake of our Embedder interface: one axis per distinct text, so only equal texts are
+    similar (hashing into a few axes made unrelated texts collide on some runs)."""
 
-    dim = 64
+    dim = 4096
+
+    def __init__(self) -> None:
+        self._axis: dict[str, int] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
-            out[i, hash(t.lower()) % self.dim] = 1.0
+            out[i, self._axis.setdefault(t.lower(), len(self._axis))] = 1.0
         return out
 
 
@@ -112,7 +115,7 @@ def evaluator() -> CriterionEvaluator:
         load_units(),
         EvaluatorConfig(),
         load_applicability(),
-        Qualifiers(load_qualifiers()[1], load_qualifiers()[0]),
+        load_qualifiers(),
     )
 
 

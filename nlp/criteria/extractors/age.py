@@ -92,9 +92,11 @@ class AgeExtractor(Extractor):
         before = text[max(0, m.start() - 30) : m.start()]
         if self.blockers.search(before):
             return False
-        return bool(
-            m.group("tail") or m.group("post") or m.start() <= 8 or self.context.search(before)
-        )
+        if m.group("tail") or m.group("post") or self.context.search(before):
+            return True
+        # A bare leading number reads as an age only in years: "< 84 days from mastectomy" and
+        # "within 12 weeks of surgery" are windows, not the ages of infants.
+        return m.start() <= 8 and unit == "years"
 
     def _criterion(self, p: Prepared, m: re.Match[str], refs: list[EntityRef]) -> Criterion:
         scale = _YEARS[_unit(m) or "years"]
