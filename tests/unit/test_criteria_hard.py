@@ -472,6 +472,13 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         "History of seizure disorder, except febrile convulsions.",
         [c(C, "seizure disorder", negated=False)],
     ),
+    (
+        "constructed: a cue far before a second alternative",
+        EXC,
+        "Patients requiring home oxygen therapy for more than three months, or scheduled for "
+        "mastectomy",
+        [c(P, "mastectomy")],
+    ),
     # --- consent -------------------------------------------------------------------------
     # Wording from the TrialGPT criterion annotations (SIGIR trials).
     (

@@ -18,6 +18,9 @@ CASES = [
     ("fever up to 39 C, dyspnea and cough", [("body temperature", 39, "Cel", "")]),  # sigir-20142
     ("The parents report a spike at 104F.", [("body temperature", 104, "[degF]", "")]),
     ("WBC 14,000", [("white blood cell count", 14000, "/uL", "")]),
+    # micro-units per mL are milli-units per L; IU/mL is not mIU/L.
+    ("TSH 2.5 uIU/mL.", [("tsh", 2.5, "mIU/L", "")]),
+    ("HCV RNA 1,200,000 IU/mL.", [("viral load", 1200000, "[IU]/mL", "")]),
     ("WBC 14.2", [("white blood cell count", 14.2, "10*3/uL", "")]),  # implied by magnitude
     ("EF was 25%.", [("left ventricular ejection fraction", 25, "%", "")]),  # trec-20212
     ("a hemoglobin (Hb) of 9.0 g/dL", [("hemoglobin", 9.0, "g/dL", "")]),  # sigir-201514

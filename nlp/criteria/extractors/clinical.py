@@ -55,6 +55,21 @@ def floor(p: Prepared, pos: int) -> int:
     return max(ends, default=0)
 
 
+CUE_REACH = 40  # characters a cue ("undergoing", "treated with") may stand before its head word
+
+
+def cue_before(cues: re.Pattern[str], text: str, head: re.Match[str]) -> re.Match[str] | None:
+    """The first cue that ends within CUE_REACH characters before the head word, if any."""
+    return next(
+        (
+            c
+            for c in cues.finditer(text, 0, head.start() + 1)
+            if head.start() - c.end() <= CUE_REACH
+        ),
+        None,
+    )
+
+
 def head_phrase(text: str, start: int, head: re.Match[str], max_words: int = 5) -> str:
     """The words from `start` up to and including a head word ("major surgery"), never
     reaching back over clause punctuation ("Note: Carboplatin" -> "Carboplatin")."""

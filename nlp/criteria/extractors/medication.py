@@ -7,7 +7,14 @@ from typing import ClassVar
 
 from matcher.model import Category, Criterion
 from nlp.criteria.extractors.base import Extractor, Prepared, compile_ci
-from nlp.criteria.extractors.clinical import RULES, criteria_for, floor, head_phrase, phrase_after
+from nlp.criteria.extractors.clinical import (
+    RULES,
+    criteria_for,
+    cue_before,
+    floor,
+    head_phrase,
+    phrase_after,
+)
 
 _STRONG_MAX_WORDS = 6
 
@@ -40,11 +47,7 @@ class MedicationExtractor(Extractor):
             cue = self.strong.search(text)
             phrase = phrase_after(text, cue.end(), _STRONG_MAX_WORDS) if cue else ""
             return criteria_for(self, p, phrase, cue.start()) if cue and phrase else []
-        cue = None
-        for c in self.cues.finditer(text, 0, drug.start() + 1):
-            if drug.start() - c.end() <= 40:
-                cue = c
-                break
+        cue = cue_before(self.cues, text, drug)
         if cue is not None:
             phrase = phrase_after(text, cue.end()) or head_phrase(text, cue.end(), drug)
             return criteria_for(self, p, phrase, cue.start())

@@ -7,7 +7,14 @@ from typing import ClassVar
 
 from matcher.model import Category, Criterion
 from nlp.criteria.extractors.base import Extractor, Prepared, compile_ci
-from nlp.criteria.extractors.clinical import RULES, criteria_for, floor, head_phrase, phrase_after
+from nlp.criteria.extractors.clinical import (
+    RULES,
+    criteria_for,
+    cue_before,
+    floor,
+    head_phrase,
+    phrase_after,
+)
 
 
 class ProcedureExtractor(Extractor):
@@ -27,8 +34,8 @@ class ProcedureExtractor(Extractor):
         head = self.words.search(text)
         if head is None:
             return []
-        cue = next((c for c in self.cues.finditer(text, 0, head.start() + 1)), None)
-        if cue is not None and head.start() - cue.end() <= 40:
+        cue = cue_before(self.cues, text, head)
+        if cue is not None:
             phrase = phrase_after(text, cue.end()) or head_phrase(text, cue.end(), head)
             return criteria_for(self, p, phrase, cue.start())
         start = floor(p, head.start())
