@@ -106,7 +106,6 @@ class Prepared:
     segment: Segment
     spans: list[Span] = field(default_factory=list)  # from the NER and the entity rules
     found: list[Criterion] = field(default_factory=list)
-    claimed: list[tuple[int, int]] = field(default_factory=list)  # spans extractors used
 
     # --- text views -------------------------------------------------------------------
     @cached_property
@@ -128,10 +127,6 @@ class Prepared:
     @cached_property
     def main(self) -> str:
         return self.segment.text[: self.clauses.main_end]
-
-    @cached_property
-    def norm_main(self) -> str:
-        return normalize_map(self.main).text
 
     def orig(self, a: int, b: int) -> tuple[int, int]:
         """Segment-text span of norm[a:b]."""

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from matcher.model import Category, Criterion, Entity
-from nlp.criteria.analysis import Prepared, Span
+from nlp.criteria.analysis import Prepared
 from nlp.criteria.extractors.base import Extractor
 from nlp.criteria.split import Segment
 from nlp.criteria.text import COMMON
@@ -34,9 +34,6 @@ class CriteriaBuilder:
 
     def __init__(self, extractors: Sequence[Extractor]) -> None:
         self.extractors = list(extractors)
-
-    def build(self, segment: Segment, spans: Iterable[Span] = ()) -> list[Criterion]:
-        return self.build_prepared(Prepared(segment, list(spans)))
 
     def build_prepared(self, p: Prepared) -> list[Criterion]:
         claimed = False

@@ -65,12 +65,6 @@ def canonical_unit(found: str) -> str:
     return found
 
 
-def parse_at(norm: str, pos: int, endpos: int | None = None) -> Quantity | None:
-    """The value starting exactly at `pos` (leading spaces allowed), if any."""
-    m = _value_re().match(norm, pos, len(norm) if endpos is None else endpos)
-    return _quantity(m) if m else None
-
-
 # "<= ULN", "> the upper limit of normal": a comparator straight before a normal-range limit
 # means one times that limit.
 _BARE_LIMIT = re.compile(
@@ -118,9 +112,6 @@ def _quantity(m: re.Match[str]) -> Quantity | None:
     cmp = m.group("cmp") or POSTFIX.get(m.group("post") or "", "") or "="
     if m.group("h") is not None and m.group("conn") == "and":
         end = m.start("conn")  # "> 5 mg/dl and 3 ..." — the second number is not ours
-        end = m.start() + len(norm_strip(m.string[m.start() : end]))
+        end = m.start() + len(m.string[m.start() : end].rstrip(" "))
     return Quantity(cmp, value, None, unit, start, end)
 
-
-def norm_strip(text: str) -> str:
-    return text.rstrip(" ")

@@ -51,12 +51,6 @@ class NormText:
             return pos, pos
         return self.starts[a], self.ends[b - 1]
 
-    def pos(self, original: int) -> int:
-        """The first normalised offset at or after an original offset."""
-        for i, s in enumerate(self.starts):
-            if s >= original:
-                return i
-        return len(self.text)
 
 
 def _sub(norm: NormText, rx: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> NormText:

@@ -8,7 +8,7 @@ entity pipeline (statistical NER + rules, see `nlp.ner.rules`) over many texts w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,7 +68,3 @@ def extract_entities(
     pipeline = nlp if nlp is not None else load_ner()
     return [entities_of(doc) for doc in pipeline.pipe(texts, batch_size=batch_size)]
 
-
-def labels(nlp: Language | None = None) -> Sequence[str]:
-    pipeline = nlp if nlp is not None else load_ner()
-    return tuple(pipeline.get_pipe("ner").labels)

@@ -8,7 +8,7 @@ list each concept once. Earlier files win when two name the same surface form, s
 entries override harvested ones.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -105,10 +105,6 @@ def term_of(rule: TargetRule | None) -> TermInfo | None:
         return None
     info = rule.metadata.get("term")
     return info if isinstance(info, TermInfo) else None
-
-
-def lexicon_size(files: Iterable[str]) -> int:
-    return len(lexicon_rules(tuple(files)))
 
 
 @Language.factory(
