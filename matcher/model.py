@@ -190,6 +190,14 @@ class Criterion:
     duration_days: float | None = None  # minimum time the concept has been present
     entities: list[Entity] = field(default_factory=list)
 
+    @property
+    def match_text(self) -> str:
+        """What is matched and embedded for this criterion: its concept, else its text.
+
+        Everything that embeds criteria (ranking, evaluation warm-up) must use this one
+        text, or the embedding cache misses."""
+        return self.concept.text if self.concept else self.text
+
 
 class Sex(StrEnum):
     ALL = "all"

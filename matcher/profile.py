@@ -10,7 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.embeddings import Embedder, mean_vector
-from matcher.model import Assertion, CriterionKind, Fact, FactKind, PatientRecord, Trial
+from matcher.model import (
+    Assertion,
+    Category,
+    CriterionKind,
+    Fact,
+    FactKind,
+    PatientRecord,
+    Trial,
+)
 
 PROBLEM_KINDS = (FactKind.CONDITION, FactKind.PROCEDURE, FactKind.MEDICATION, FactKind.NOTE_MENTION)
 NOTE_CHARS = 2000
@@ -84,9 +92,9 @@ def patient_embedding_texts(record: PatientRecord) -> list[str]:
 
 def trial_target_text(trial: Trial) -> str:
     inclusion = [
-        c.concept.text if c.concept else c.text
+        c.match_text
         for c in trial.criteria
-        if c.kind == CriterionKind.INCLUSION and c.category.value != "demographic"
+        if c.kind == CriterionKind.INCLUSION and c.category != Category.DEMOGRAPHIC
     ]
     return "\n".join([trial.title, *trial.conditions, *trial.interventions, *inclusion])
 

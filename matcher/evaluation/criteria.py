@@ -188,7 +188,7 @@ def evaluate_criteria(
     categories: Counter[str] = Counter()
     parsed = [parse_criterion(bench, pair) for pair in pairs]
     # One batched embedding pass (cached by text) instead of a small one per pair.
-    texts = {c.concept.text if c.concept else c.text: None for cs in parsed for c in cs}
+    texts = {c.match_text: None for cs in parsed for c in cs}
     bench.embedder.encode(list(texts))
     for n, (pair, criteria) in enumerate(zip(pairs, parsed, strict=True), start=1):
         patient_key = _patient_key(pair)

@@ -182,8 +182,8 @@ def submit_trials(
             else:
                 seen[trial_id] = key
                 stats.done += 1
-            if stats.done % 200 == 0:
-                manifest.save()
+                if stats.done % 200 == 0:
+                    manifest.save()
         if progress is not None:
             progress(n, len(records))
     manifest.save()
@@ -201,7 +201,7 @@ def warm_criteria_vectors(bench: Workbench, trial_ids: list[str], batch: int = 2
     texts: dict[str, None] = {}
     for trial in bench.store.get_trials(trial_ids).values():
         for c in trial.criteria:
-            texts.setdefault(c.concept.text if c.concept else c.text, None)
+            texts.setdefault(c.match_text, None)
     pending = list(texts)
     for start in range(0, len(pending), batch):
         bench.embedder.encode(pending[start : start + batch])

@@ -130,7 +130,7 @@ class MatchingEngine:
         return contexts
 
     def _contexts(self, criteria: list[Criterion]) -> list[CriterionContext]:
-        texts = {c.id: (c.concept.text if c.concept else c.text) for c in criteria}
+        texts = {c.id: c.match_text for c in criteria}
         vectors = concept_vectors(self._embedder, texts)
         return [self._evaluator.context(c, vectors.get(c.id)) for c in criteria]
 
@@ -172,7 +172,9 @@ class MatchingEngine:
         trial = self._store.get_trial(trial_id)
         sex = () if trial.sex == Sex.ALL else (trial.sex.value,)
         if genders:
-            sex = tuple(g for g in genders if not sex or g in sex) or ("-none-",)
+            sex = tuple(g for g in genders if not sex or g in sex)
+            if not sex:  # the requested genders and the trial's sex exclude each other
+                return Ranking([], 0)
         filters = PatientFilters(
             index_date, trial.min_age_years, trial.max_age_years, sex, postal_prefixes
         )

@@ -135,7 +135,7 @@ class CriterionEvaluator:
         self._qualifiers = qualifiers or Qualifiers()
 
     def context(self, criterion: Criterion, vector: np.ndarray | None) -> CriterionContext:
-        text = criterion.concept.text if criterion.concept else criterion.text
+        text = criterion.match_text
         variants = self.synonyms.variants(text)
         tokens = [t for t in (content_tokens(v) for v in variants) if t]
         return CriterionContext(criterion, variants, vector, tokens)
@@ -201,12 +201,13 @@ class CriterionEvaluator:
         self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
     ) -> CriterionResult:
         """Only a documented statement settles consent or adherence; otherwise screening does."""
+        screening = CriterionResult(
+            ctx.criterion, Outcome.UNKNOWN, "needs confirmation at screening"
+        )
+        if ctx.criterion.concept is None:
+            return screening
         result = self._presence(ctx, patient, index_date)
-        if result.outcome == Outcome.UNKNOWN or ctx.criterion.concept is None:
-            return CriterionResult(
-                ctx.criterion, Outcome.UNKNOWN, "needs confirmation at screening"
-            )
-        return result
+        return screening if result.outcome == Outcome.UNKNOWN else result
 
     # --- presence of a concept ---------------------------------------------------------
 
@@ -284,7 +285,7 @@ class CriterionEvaluator:
         self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
     ) -> CriterionResult:
         c = ctx.criterion
-        concept = c.concept.text if c.concept else c.text
+        concept = c.match_text
         if "uln" in c.unit.lower() or "lln" in c.unit.lower():
             return CriterionResult(
                 c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"

@@ -67,12 +67,11 @@ def build_match(
     results: list[CriterionResult],
     weights: RankWeights = RankWeights(),
 ) -> Match:
+    # Counted as the verdict counts them: an OR group of alternatives is one requirement.
     inclusions = [
-        r
-        for r in results
-        if r.criterion.kind == CriterionKind.INCLUSION and r.outcome != Outcome.NOT_APPLICABLE
+        o for o in grouped(results, CriterionKind.INCLUSION) if o != Outcome.NOT_APPLICABLE
     ]
-    met = sum(r.outcome == Outcome.MET for r in inclusions)
+    met = sum(o == Outcome.MET for o in inclusions)
     v = verdict(results)
     fraction = met / len(inclusions) if inclusions else 0.0
     score = relevance + weights.tier_weight * TIER[v] + weights.inclusion_weight * fraction

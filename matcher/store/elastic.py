@@ -242,7 +242,7 @@ class ElasticStore(ElasticIndices):
                 filter_path=["hits.hits.sort"],
                 **extra,
             )
-            page = [h["sort"][0] for h in found.get("hits", {}).get("hits", [])]
+            page = [h["sort"][0] for h in hits_of(found)]
             ids.extend(page)
             if len(page) < PAGE:
                 return frozenset(ids)

@@ -279,6 +279,12 @@ CASES = [
         "record shows",
     ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
+    (
+        crit(Category.CONSENT, None, text="Consent as above"),
+        patient(),
+        Outcome.UNKNOWN,
+        "screening",
+    ),
     # A less specific record neither establishes nor rules in the concept...
     (
         crit(Category.CONDITION, "Hodgkin lymphoma", kind=CriterionKind.EXCLUSION),
@@ -485,3 +491,14 @@ def test_strict_tiers_by_weight() -> None:
     possible = build_match("t", "b", 0.99, [result(INC, Outcome.UNKNOWN)], strict)
     assert order([possible, eligible])[0] is eligible
     assert (eligible.inclusions_met, eligible.inclusions_total) == (1, 1)
+
+
+def test_or_group_counts_once_in_the_inclusion_share() -> None:
+    results = [
+        result(INC, Outcome.MET, group="g"),
+        result(INC, Outcome.UNKNOWN, group="g"),
+        result(INC, Outcome.MET),
+    ]
+    match = build_match("t", "a", 0.5, results)
+    assert match.verdict == Verdict.ELIGIBLE
+    assert (match.inclusions_met, match.inclusions_total) == (2, 2)
