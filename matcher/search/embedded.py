@@ -107,26 +107,31 @@ class NumpyVectorRetriever:
         self._store = store
         self._table = table
         self._lock = threading.Lock()
-        self._cached: tuple[int, list[str], np.ndarray] | None = None
+        self._cached: tuple[int, list[str], np.ndarray, dict[str, int]] | None = None
 
-    def _matrix(self) -> tuple[list[str], np.ndarray]:
+    def _matrix(self) -> tuple[list[str], np.ndarray, dict[str, int]]:
         with self._lock:
             gen = self._store.generation
             if self._cached is None or self._cached[0] != gen:
                 ids, matrix = self._store.vectors(self._table)
-                self._cached = (gen, ids, matrix)
-            return self._cached[1], self._cached[2]
+                self._cached = (gen, ids, matrix, {d: i for i, d in enumerate(ids)})
+            return self._cached[1], self._cached[2], self._cached[3]
 
     def search(self, query: Query, k: int) -> list[Hit]:
         if query.vector is None or k <= 0:
             return []
-        ids, matrix = self._matrix()
+        ids, matrix, row_of = self._matrix()
         if not ids:
             return []
-        scores = matrix @ np.asarray(query.vector, dtype=np.float32)
         allowed = _allowed(self._store, self._table, query)
-        if allowed is not None:
-            mask = np.fromiter((i in allowed for i in ids), dtype=bool, count=len(ids))
-            scores = np.where(mask, scores, -np.inf)
-        top = np.argsort(-scores)[:k]
-        return [Hit(ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+        if allowed is None:
+            rows = np.arange(len(ids))
+        else:
+            # Only the allowed rows are scored: re-ranking a known candidate set (the engine's
+            # relevance pass) then costs |allowed| dot products, not the whole matrix.
+            rows = np.fromiter(sorted(row_of[i] for i in allowed if i in row_of), dtype=np.int64)
+            if rows.size == 0:
+                return []
+        scores = matrix[rows] @ np.asarray(query.vector, dtype=np.float32)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [Hit(ids[rows[j]], float(scores[j])) for j in top]
