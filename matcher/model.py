@@ -92,12 +92,16 @@ class PatientRecord:
 
     def age_at(self, when: date) -> float | None:
         """Age in whole years at `when` (an index date), or None without a birth date."""
+        months = self.months_at(when)
+        return None if months is None else float(months // 12)
+
+    def months_at(self, when: date) -> int | None:
+        """Completed months of age at `when`: the unit paediatric limits ("6 months") need."""
         if self.birth_date is None:
             return None
-        years = when.year - self.birth_date.year
-        if (when.month, when.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return float(years)
+        born = self.birth_date
+        months = (when.year - born.year) * 12 + when.month - born.month
+        return months - 1 if when.day < born.day else months
 
     def to_dict(self) -> dict[str, Any]:
         return _to_jsonable(self)

@@ -15,9 +15,10 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+from matcher.ages import years_before
 from nlp.notes import demographics
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9.-]+")
@@ -43,19 +44,8 @@ def fhir_id(raw: str) -> str:
 
 
 def birth_date_for_age(age_years: float, index_date: date) -> date:
-    """A birth date at which a patient is `age_years` old on `index_date` (whole years exact).
-
-    Whole years move the calendar year (so the birthday falls on the index date itself and
-    `PatientRecord.age_at(index_date)` returns exactly the whole part); a fractional rest
-    (infants: "18-month-old") is subtracted in days.
-    """
-    whole = int(age_years)
-    try:
-        born = index_date.replace(year=index_date.year - whole)
-    except ValueError:  # 29 February in a non-leap year
-        born = index_date.replace(year=index_date.year - whole, day=28)
-    rest_days = round((age_years - whole) * 365.25)
-    return born - timedelta(days=rest_days)
+    """A birth date at which a patient is `age_years` old on `index_date`."""
+    return years_before(index_date, age_years)
 
 
 def _full_url(kind: str, resource_id: str) -> str:

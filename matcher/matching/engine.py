@@ -214,7 +214,8 @@ class MatchingEngine:
         limit = self._check_limit(limit)
         index_date = index_date or date.today()
         record = self._store.get_patient(patient_id)
-        filters = TrialFilters(record.age_at(index_date), record.gender)
+        months = record.months_at(index_date)
+        filters = TrialFilters(None if months is None else months / 12, record.gender)
         allowed = self._store.filter_trials(filters)
         if trial_ids is not None:
             allowed &= trial_ids

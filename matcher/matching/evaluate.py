@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from matcher.ages import age_step
 from matcher.matching.applicability import ApplicabilityRule, Qualifiers, not_applicable
 from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms, content_tokens
 from matcher.matching.units import UnitTable, compare
@@ -93,6 +94,24 @@ def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
     return last is None or last >= window_start or (end is None and fact.status == "active")
 
 
+def _age_in_unit_of(limit: float, months: int) -> float:
+    """Completed age in the unit the limit is stated in: whole years for "65", months for
+    "6 months" (0.5), so "<= 65" admits 65 years 3 months and ">= 0.5" admits 7 months."""
+    return float(months // 12) if age_step(limit) == 1.0 else months / 12
+
+
+def _age_satisfies(
+    months: int, comparator: str, low: float | None, high: float | None
+) -> bool | None:
+    if low is None:
+        return None
+    if comparator == "between":
+        if high is None:
+            return None
+        return _age_in_unit_of(low, months) >= low and _age_in_unit_of(high, months) <= high
+    return compare(_age_in_unit_of(low, months), comparator, low, None)
+
+
 def _states(fact: Fact, qualifier: str) -> bool:
     """Whether the fact (or the note sentence it came from) says the qualifier too."""
     return qualifier in f"{fact.text} {fact.sentence}".lower()
@@ -166,10 +185,11 @@ class CriterionEvaluator:
         record = patient.record
         concept = c.concept.text if c.concept else ""
         if concept == "age":
-            age = record.age_at(index_date)
-            if age is None:
+            months = record.months_at(index_date)
+            if months is None:
                 return CriterionResult(c, Outcome.UNKNOWN, "birth date not recorded")
-            ok = compare(age, c.comparator, c.value, c.value_high)
+            age = months / 12 if months < 24 else float(months // 12)
+            ok = _age_satisfies(months, c.comparator, c.value, c.value_high)
             if ok is None:
                 return CriterionResult(c, Outcome.UNKNOWN, "age bound not understood")
             ev = [

@@ -29,7 +29,7 @@ class PatientFilters:
 class TrialFilters:
     """Hard filters on trials for one patient: age within the trial's range, sex accepted."""
 
-    age_years: float | None = None
+    age_years: float | None = None  # completed months of age, in years (11 months = 0.9167)
     gender: str = ""
     include_retired: bool = False
 

@@ -9,7 +9,6 @@ implementation (tests/integration/test_store_contract.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Protocol
 
 import numpy as np
@@ -62,15 +61,3 @@ class Store(Protocol):
     def cache_vectors(self, items: dict[str, np.ndarray]) -> None: ...
 
     def close(self) -> None: ...
-
-
-def years_before(day: date, years: float) -> date:
-    """The date `years` whole years before `day` (29 February falls back to the 28th).
-
-    Age filters compare birth dates with it, so an age limit needs no per-row arithmetic.
-    """
-    whole = int(years)
-    try:
-        return day.replace(year=day.year - whole)
-    except ValueError:
-        return day.replace(year=day.year - whole, day=28)

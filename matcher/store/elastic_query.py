@@ -10,8 +10,8 @@ import re
 import unicodedata
 from typing import Any
 
+from matcher.ages import age_upper_bound, years_before
 from matcher.search.base import PatientFilters, TrialFilters
-from matcher.store.base import years_before
 
 _ALNUM = re.compile(r"[^\W_]+")
 HIT_FIELDS = ["hits.hits._id", "hits.hits._score"]  # filter_path of a search for ids+scores
@@ -41,8 +41,8 @@ def patient_filter_clauses(filters: PatientFilters) -> list[dict[str, Any]]:
         # age >= min  <=>  born on or before index_date - min years
         birth["lte"] = years_before(filters.index_date, filters.min_age_years).isoformat()
     if filters.max_age_years is not None:
-        # age <= max  <=>  born after index_date - (max + 1) years
-        birth["gt"] = years_before(filters.index_date, filters.max_age_years + 1).isoformat()
+        # age <= max (in the limit's unit)  <=>  born after index_date - (max + one step)
+        birth["gt"] = age_upper_bound(filters.index_date, filters.max_age_years).isoformat()
     if birth:
         clauses.append({"range": {"birth_date": birth}})
     if filters.genders:
@@ -62,12 +62,22 @@ def trial_filter_clauses(filters: TrialFilters) -> list[dict[str, Any]]:
         clauses.append({"term": {"retired": False}})
     if filters.age_years is not None:
         age = filters.age_years
-        for field, op in (("min_age", "lte"), ("max_age", "gte")):
+        # A whole-year limit holds until the next birthday: 65 admits 65 years 3 months.
+        for field, accepted in (
+            ("min_age", [{"range": {"min_age": {"lte": age}}}]),
+            (
+                "max_age",
+                [
+                    {"range": {"max_age": {"gte": age}}},
+                    {"term": {"max_age": float(int(age))}},
+                ],
+            ),
+        ):
             clauses.append(
                 {
                     "bool": {
                         "should": [
-                            {"range": {field: {op: age}}},
+                            *accepted,
                             {"bool": {"must_not": [{"exists": {"field": field}}]}},
                         ],
                         "minimum_should_match": 1,

@@ -12,11 +12,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from matcher.ages import age_upper_bound, years_before
 from matcher.errors import BackendUnavailable, NotFound
 from matcher.model import PatientRecord, Trial
 from matcher.search.base import PatientFilters, TrialFilters
@@ -60,14 +61,6 @@ def _now() -> str:
 
 def _blob(vector: np.ndarray | None) -> bytes | None:
     return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
-
-
-def _years_before(day: date, years: float) -> date:
-    whole = int(years)
-    try:
-        return day.replace(year=day.year - whole)
-    except ValueError:  # 29 February in a non-leap target year
-        return day.replace(year=day.year - whole, day=28)
 
 
 class SqliteStore:
@@ -203,11 +196,11 @@ class SqliteStore:
         if filters.min_age_years is not None:
             # age >= min  <=>  born on or before index_date - min years
             where.append("birth_date IS NOT NULL AND birth_date <= ?")
-            args.append(_years_before(filters.index_date, filters.min_age_years).isoformat())
+            args.append(years_before(filters.index_date, filters.min_age_years).isoformat())
         if filters.max_age_years is not None:
-            # age <= max  <=>  born after index_date - (max + 1) years
+            # age <= max (in the limit's unit)  <=>  born after index_date - (max + one step)
             where.append("birth_date IS NOT NULL AND birth_date > ?")
-            args.append(_years_before(filters.index_date, filters.max_age_years + 1).isoformat())
+            args.append(age_upper_bound(filters.index_date, filters.max_age_years).isoformat())
         if filters.genders:
             where.append(f"gender IN ({','.join('?' * len(filters.genders))})")
             args.extend(filters.genders)
@@ -281,8 +274,12 @@ class SqliteStore:
         if not filters.include_retired:
             where.append("retired = 0")
         if filters.age_years is not None:
-            where.append("(min_age IS NULL OR min_age <= ?) AND (max_age IS NULL OR max_age >= ?)")
-            args += [filters.age_years, filters.age_years]
+            # A whole-year limit holds until the next birthday: 65 admits 65 years 3 months.
+            where.append(
+                "(min_age IS NULL OR min_age <= ?) "
+                "AND (max_age IS NULL OR max_age >= ? OR max_age = ?)"
+            )
+            args += [filters.age_years, filters.age_years, float(int(filters.age_years))]
         if filters.gender in ("male", "female"):
             where.append("sex IN ('all', ?)")
             args.append(filters.gender)

@@ -13,6 +13,7 @@ import pytest
 
 from matcher.evaluation.topics import Topic, birth_date_for_age, fhir_id, topic_bundle_bytes
 from matcher.fhir import parse_bundle
+from matcher.model import PatientRecord
 
 INDEX = date(2021, 1, 1)
 
@@ -49,14 +50,15 @@ def test_topic_bundle_round_trip(topic_id, text, age, gender):
     ("age", "index", "born"),
     [
         (45, date(2021, 1, 1), date(1976, 1, 1)),
-        (1.5, date(2021, 1, 1), date(2019, 7, 2)),  # 2020-01-01 minus 183 days
+        (1.5, date(2021, 1, 1), date(2019, 7, 1)),  # 18 calendar months: 18 months old
         (4, date(2020, 2, 29), date(2016, 2, 29)),
         (3, date(2020, 2, 29), date(2017, 2, 28)),  # no 29 February in 2017
-        (0.25, date(2021, 1, 1), date(2020, 10, 2)),
+        (0.25, date(2021, 1, 1), date(2020, 10, 1)),  # 3 calendar months
     ],
 )
 def test_birth_date_for_age(age, index, born):
     assert birth_date_for_age(age, index) == born
+    assert PatientRecord("p", born).months_at(index) == round(age * 12)
 
 
 @pytest.mark.parametrize(

@@ -279,6 +279,33 @@ CASES = [
         "record shows",
     ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
+    # Age limits in the unit they are stated in (index date 2020-06-01).
+    (
+        crit(Category.DEMOGRAPHIC, "age", comparator=">=", value=0.5, unit="years"),
+        patient(birth="2019-10-20"),  # 7 months
+        Outcome.MET,
+        "satisfies",
+    ),
+    (
+        crit(Category.DEMOGRAPHIC, "age", comparator="<", value=0.5, unit="years"),
+        patient(birth="2019-10-20"),
+        Outcome.NOT_MET,
+        "violates",
+    ),
+    (
+        crit(Category.DEMOGRAPHIC, "age", comparator="<=", value=65, unit="years"),
+        patient(birth="1955-03-01"),  # 65 years 3 months
+        Outcome.MET,
+        "satisfies",
+    ),
+    (
+        crit(
+            Category.DEMOGRAPHIC, "age", comparator="between", value=0.5, value_high=2, unit="years"
+        ),
+        patient(birth="2018-03-01"),  # 2 years 3 months: still "2"
+        Outcome.MET,
+        "satisfies",
+    ),
     (
         crit(Category.CONSENT, None, text="Consent as above"),
         patient(),
