@@ -15,7 +15,7 @@ import numpy as np
 from matcher.ages import age_step
 from matcher.matching.applicability import ApplicabilityRule, Qualifiers, not_applicable
 from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms, content_tokens
-from matcher.matching.units import UnitTable, compare
+from matcher.matching.units import UnitTable, compare, compare_stated
 from matcher.model import (
     Assertion,
     Category,
@@ -117,6 +117,13 @@ def _states(fact: Fact, qualifier: str) -> bool:
     return qualifier in f"{fact.text} {fact.sentence}".lower()
 
 
+def _lasted(fact: Fact, index_date: date, days: float) -> bool:
+    """Whether the fact was already recorded `days` before the index date. A note's date is
+    when it was written, so the onset may be earlier: only a coded onset can show too short."""
+    start = _aware(fact.start)
+    return start is not None and start <= _index_end(index_date) - timedelta(days=days)
+
+
 def _num(value: float) -> str:
     return f"{round(value, 2):g}"
 
@@ -127,7 +134,7 @@ def _evidence(hits: list[ConceptHit]) -> list[Evidence]:
         fact = hit.fact
         text = fact.text
         if fact.value is not None:
-            text = f"{text} = {_num(fact.value)} {fact.unit}".strip()
+            text = f"{text} {fact.comparator or '='} {_num(fact.value)} {fact.unit}".strip()
         elif fact.value_text:
             text = f"{text}: {fact.value_text}"
         if fact.start is not None:
@@ -246,28 +253,37 @@ class CriterionEvaluator:
             kinds,
             ctx.variant_tokens or None,
         )
-        hits = [
-            h
-            for h in hits
-            if h.fact.assertion not in IGNORED_ASSERTIONS and _known_at(h.fact, index_date)
-        ]
         current_only = c.category == Category.PREGNANCY  # a past pregnancy is not one now
-        present = [
-            h
-            for h in hits
-            if h.fact.assertion != Assertion.ABSENT
-            and h.how != "general"
-            and not (current_only and h.fact.assertion == Assertion.HISTORICAL)
-            and _in_window(h.fact, index_date, c.window_days)
-        ]
-        broader = [h for h in hits if h.how == "general" and h.fact.assertion != Assertion.ABSENT]
-        absent = [h for h in hits if h.fact.assertion == Assertion.ABSENT]
-        stale = [
-            h
-            for h in hits
-            if h.fact.assertion != Assertion.ABSENT and h.how != "general" and h not in present
-        ]
+        present: list[ConceptHit] = []
+        stale: list[ConceptHit] = []  # the patient's, but outside the window or in the past
+        broader: list[ConceptHit] = []  # a less specific name: settles absence only
+        absent: list[ConceptHit] = []
+        for h in hits:
+            assertion = h.fact.assertion
+            if assertion in IGNORED_ASSERTIONS or not _known_at(h.fact, index_date):
+                continue
+            if assertion == Assertion.ABSENT:
+                absent.append(h)
+            elif h.how == "general":
+                broader.append(h)
+            elif (current_only and assertion == Assertion.HISTORICAL) or not _in_window(
+                h.fact, index_date, c.window_days
+            ):
+                stale.append(h)
+            else:
+                present.append(h)
         concept = c.concept.text
+        if present and c.duration_days is not None:
+            lasting = [h for h in present if _lasted(h.fact, index_date, c.duration_days)]
+            if not lasting and any(h.fact.start is None or h.fact.sentence for h in present):
+                return CriterionResult(
+                    c,
+                    Outcome.UNKNOWN,
+                    f"record shows {concept}, not since when ({c.duration_days:g} days needed)",
+                    _evidence(present),
+                )
+            if not lasting:
+                stale, present = present, []
         if present:
             qualifier = self._qualifiers.before(c.text, concept)
             if qualifier and not any(_states(h.fact, qualifier) for h in present):
@@ -285,6 +301,8 @@ class CriterionEvaluator:
             why = (
                 f"{concept} recorded only outside the {c.window_days:g}-day window"
                 if c.window_days is not None
+                else f"{concept} recorded for less than {c.duration_days:g} days"
+                if c.duration_days is not None
                 else f"{concept} recorded only in the past"
             )
         elif broader:
@@ -341,12 +359,20 @@ class CriterionEvaluator:
                 f"latest {concept} is in {fact.unit!r}, cannot compare with {c.unit!r}",
                 _evidence([latest]),
             )
-        ok = compare(value, c.comparator, c.value, c.value_high)
+        ok = compare_stated(fact.comparator, value, c.comparator, c.value, c.value_high)
         if ok is None:
-            return CriterionResult(c, Outcome.UNKNOWN, "comparator not understood")
+            why = (
+                f"latest {concept} is {fact.comparator} {_num(value)}, which neither meets nor "
+                f"fails {c.comparator} {c.value:g}"
+                if fact.comparator
+                and compare(value, c.comparator, c.value, c.value_high) is not None
+                else "comparator not understood"
+            )
+            return CriterionResult(c, Outcome.UNKNOWN, why, _evidence([latest]))
         bound = f"{c.value:g}" + (f"-{c.value_high:g}" if c.value_high is not None else "")
         reason = (
-            f"latest {concept} {_num(value)} {c.unit} {'satisfies' if ok else 'fails'} "
+            f"latest {concept} {fact.comparator} {_num(value)} {c.unit} "
+            f"{'satisfies' if ok else 'fails'} "
             f"{c.comparator} {bound}"
         ).replace("  ", " ")
         satisfied = ok != c.negated

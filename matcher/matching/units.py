@@ -58,3 +58,49 @@ def compare(value: float, comparator: str, low: float | None, high: float | None
     if comparator == "between":
         return None if high is None else low <= value <= high
     return ops.get(comparator)
+
+
+# An interval as (low, low_closed, high, high_closed); infinite ends are open.
+_Interval = tuple[float, bool, float, bool]
+_INF = float("inf")
+
+
+def _interval(comparator: str, low: float, high: float | None = None) -> _Interval | None:
+    return {
+        "=": (low, True, low, True),
+        "<": (-_INF, False, low, False),
+        "<=": (-_INF, False, low, True),
+        ">": (low, False, _INF, False),
+        ">=": (low, True, _INF, False),
+        "between": (low, True, high, True) if high is not None else None,
+    }.get(comparator)
+
+
+def _within(a: _Interval, b: _Interval) -> bool:
+    lo_ok = a[0] > b[0] or (a[0] == b[0] and (b[1] or not a[1]))
+    hi_ok = a[2] < b[2] or (a[2] == b[2] and (b[3] or not a[3]))
+    return lo_ok and hi_ok
+
+
+def _apart(a: _Interval, b: _Interval) -> bool:
+    def below(x: _Interval, y: _Interval) -> bool:  # x lies entirely below y
+        return x[2] < y[0] or (x[2] == y[0] and not (x[3] and y[1]))
+
+    return below(a, b) or below(b, a)
+
+
+def compare_stated(
+    stated: str, value: float, comparator: str, low: float | None, high: float | None
+) -> bool | None:
+    """`compare` for a value recorded with a bound ("WBC > 12,000"): True when every value the
+    record allows satisfies the criterion, False when none does, None when it cannot tell."""
+    if not stated or stated == "=":
+        return compare(value, comparator, low, high)
+    if low is None:
+        return None
+    recorded, wanted = _interval(stated, value), _interval(comparator, low, high)
+    if recorded is None or wanted is None:
+        return None
+    if _within(recorded, wanted):
+        return True
+    return False if _apart(recorded, wanted) else None

@@ -28,16 +28,23 @@ ROOT = Path(__file__).resolve().parents[2]
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
+_LOADING = threading.Lock()
+
+
 def load_module(path: Path, name: str) -> ModuleType:
-    """Imports a file that is not on a package path (tools/, sibling test modules)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """Imports a file that is not on a package path (tools/, sibling test modules).
+
+    Under a lock: the fault node starts in a thread at collection, and a second caller must not
+    see the module in sys.modules before it has finished executing."""
+    with _LOADING:
+        if name in sys.modules:
+            return sys.modules[name]
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
 
 
 def es_node() -> ModuleType:

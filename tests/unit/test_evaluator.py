@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -126,6 +127,9 @@ def run(evaluator: CriterionEvaluator, c: Criterion, record: PatientRecord) -> C
     return evaluator.evaluate(ctx, PatientConcepts(record, emb), INDEX)
 
 
+WBC_OVER_12000 = dataclasses.replace(
+    fact(FactKind.OBSERVATION, "white blood cell count", value=12000, unit="/uL"), comparator=">"
+)
 DIABETES = fact(FactKind.CONDITION, "Diabetes mellitus type 2 (disorder)")
 CASES = [
     # (criterion, patient, expected outcome, words expected in the reason)
@@ -279,6 +283,49 @@ CASES = [
         "record shows",
     ),
     (crit(Category.CONSENT, "informed consent"), patient(), Outcome.UNKNOWN, "screening"),
+    # A minimum duration ("for at least 1 year") needs an onset early enough.
+    (
+        dataclasses.replace(crit(Category.CONDITION, "type 2 diabetes"), duration_days=365.25),
+        patient(fact(FactKind.CONDITION, "type 2 diabetes", start="2020-05-20")),
+        Outcome.NOT_MET,
+        "less than 365.25 days",
+    ),
+    (
+        dataclasses.replace(crit(Category.CONDITION, "type 2 diabetes"), duration_days=365.25),
+        patient(fact(FactKind.CONDITION, "type 2 diabetes", start="2018-01-01")),
+        Outcome.MET,
+        "record shows",
+    ),
+    (
+        dataclasses.replace(crit(Category.CONDITION, "type 2 diabetes"), duration_days=365.25),
+        patient(
+            dataclasses.replace(
+                fact(FactKind.NOTE_MENTION, "type 2 diabetes", start="2020-06-01"),
+                sentence="He has type 2 diabetes.",
+            )
+        ),
+        Outcome.UNKNOWN,
+        "not since when",
+    ),
+    # A value recorded with a bound ("WBC > 12,000") decides only when the bound does.
+    (
+        crit(Category.LAB, "white blood cell count", comparator="<", value=15000, unit="/uL"),
+        patient(WBC_OVER_12000),
+        Outcome.UNKNOWN,
+        "neither meets nor fails",
+    ),
+    (
+        crit(Category.LAB, "white blood cell count", comparator=">", value=10000, unit="/uL"),
+        patient(WBC_OVER_12000),
+        Outcome.MET,
+        "satisfies",
+    ),
+    (
+        crit(Category.LAB, "white blood cell count", comparator="<", value=11000, unit="/uL"),
+        patient(WBC_OVER_12000),
+        Outcome.NOT_MET,
+        "fails",
+    ),
     # Age limits in the unit they are stated in (index date 2020-06-01).
     (
         crit(Category.DEMOGRAPHIC, "age", comparator=">=", value=0.5, unit="years"),
