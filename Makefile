@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 DATA ?= ../shared/data
 
-.PHONY: install protos demo serve test lint bench clean es-up es-down k8s-render train-ner note-lexicon
+.PHONY: install protos demo serve test lint bench clean es-up es-down es-down-all bench-scale k8s-render train-ner note-lexicon
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) bench/criteria_parse.py --data $(DATA)/trec2021/trials.jsonl
 	HF_HUB_OFFLINE=1 $(PY) bench/chia_ner.py --data $(DATA)/chia/dev
 	HF_HUB_OFFLINE=1 $(PY) bench/note_facts.py --data $(DATA)
+	HF_HUB_OFFLINE=1 $(PY) bench/rank_trials.py --data $(DATA)/trec2021
+
+# 10,000 synthetic patients in both backends (long: about 20 minutes, needs `make es-up`).
+bench-scale: install
+	HF_HUB_OFFLINE=1 $(PY) bench/scale_backends.py --es-url "$$($(PYTHON) tools/es_node.py up)"
 
 # Regenerate nlp/notes/rules/lexicon_harvested.yaml (Synthea + trial vocabularies; deterministic).
 note-lexicon: install
@@ -59,6 +64,9 @@ es-up:
 	@$(PYTHON) tools/es_node.py up
 
 es-down:
+	@$(PYTHON) tools/es_node.py down --name default
+
+es-down-all:
 	@$(PYTHON) tools/es_node.py down --all
 
 # Kubernetes manifests as applied: OVERLAY=dev (default), prod or base; kustomize is the one

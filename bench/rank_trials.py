@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "platform": platform.platform(),
         "python": platform.python_version(),
-        **setup["prepare"],
+        "prepare": setup["prepare"],
         "depths": {},
     }
     for depth in (200, len(setup["trial_ids"])):

@@ -349,6 +349,18 @@ def embedder_calls(embedder: CachedEmbedder) -> int:
     return embedder._inner.texts  # type: ignore[attr-defined]
 
 
+def _node_info(url: str) -> dict[str, Any]:
+    """What the node measured against says of itself (version, JVM heap), not what we assume."""
+    from elasticsearch import Elasticsearch
+
+    nodes = Elasticsearch(url).nodes.info(metric="jvm")["nodes"].values()
+    return {
+        "url": url,
+        "versions": sorted({n["version"] for n in nodes}),
+        "heap_max_bytes": [n["jvm"]["mem"]["heap_max_in_bytes"] for n in nodes],
+    }
+
+
 def es_node_url() -> str:
     spec = importlib.util.spec_from_file_location("es_node", ROOT / "tools" / "es_node.py")
     assert spec is not None and spec.loader is not None
@@ -419,7 +431,7 @@ def main() -> int:
         "generate_seconds": round(generate_seconds, 1),
         "backends": results,
         "candidate_jaccard_top200": overlap,
-        "elasticsearch": {"url": es_url, "version": "8.19.21", "heap": "512m"} if es_url else {},
+        "elasticsearch": _node_info(es_url) if es_url else {},
         "machine": {
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -34,8 +35,12 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     for cls, code in STATUS_BY_ERROR.items():
         if isinstance(exc, cls):
             return code, str(exc)
-    # Log the type only: messages of unexpected errors may quote patient data.
-    log.error("internal error %s", type(exc).__name__, exc_info=exc)
+    # The type and where it happened, never the message: it may quote patient data.
+    where = " <- ".join(
+        f"{f.filename}:{f.lineno} {f.name}"
+        for f in reversed(traceback.extract_tb(exc.__traceback__))
+    )
+    log.error("internal error %s at %s", type(exc).__name__, where)
     return grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); see server log"
 
 

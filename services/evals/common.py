@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import sys
+import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,3 +61,46 @@ def build_workspace(args: argparse.Namespace, cache_dir: Path) -> tuple[Any, Any
     settings = config.model_dump_json(exclude={"storage", "server"})
     app = build_app(config)
     return app, Manifest(cache_dir / "manifest.json"), code_fingerprint(settings)
+
+
+def run_eval(
+    args: argparse.Namespace,
+    load: Callable[[], Any],
+    default_cache: Path,
+    evaluate: Callable[[Any, Any, date, Any, str], dict[str, Any]],
+    print_report: Callable[[dict[str, Any]], None],
+) -> int:
+    """The frame every evaluation command shares: load the data (a data error exits 2), build
+    the cached workspace, evaluate, stamp where the data and the workspace were and the total
+    time, then print one JSON object or the report."""
+    from matcher.evaluation.data import DataError
+
+    started = time.perf_counter()
+    when = index_date(args)
+    try:
+        data = load()
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cache_dir = args.cache_dir or default_cache
+    app, manifest, fingerprint = build_workspace(args, cache_dir)
+    try:
+        result = evaluate(app, data, when, manifest, fingerprint)
+    finally:
+        app.close()
+    result["data"] = str(args.data)
+    result["cache_dir"] = str(cache_dir)
+    result["timings"]["total_seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_report(result)
+    return 0
+
+
+def report_console() -> Any:
+    """A rich console; piped to a file it keeps tables wide instead of squeezing them to 80."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)

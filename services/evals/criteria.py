@@ -12,13 +12,11 @@ the labels used for the confusion matrix and the dump.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
+import contextlib
 from pathlib import Path
 from typing import Any
 
-from services.evals.common import add_common_flags, build_workspace, index_date
+from services.evals.common import add_common_flags, report_console, run_eval
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,56 +45,41 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from matcher.evaluation.criteria import evaluate_criteria
-    from matcher.evaluation.data import DataError, load_criterion_pairs
+    from matcher.evaluation.data import load_criterion_pairs
     from matcher.evaluation.report import LineProgress
 
-    started = time.perf_counter()
-    when = index_date(args)
-    try:
-        pairs = load_criterion_pairs(args.data, args.limit)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    cache_dir = args.cache_dir or Path("var/eval") / f"criteria-{args.data.stem}"
-    app, manifest, fingerprint = build_workspace(args, cache_dir)
-    dump = None
-    if args.dump is not None:
-        args.dump.parent.mkdir(parents=True, exist_ok=True)
-        dump = args.dump.open("w", encoding="utf-8")
-    try:
-        result = evaluate_criteria(
-            app,
-            pairs,
-            when,
-            manifest,
-            fingerprint,
-            closed_world=args.closed_world_exclusions,
-            dump=dump,
-            progress=LineProgress(),
-        )
-    finally:
-        if dump is not None:
-            dump.close()
-        app.close()
-    result["data"] = str(args.data)
-    result["cache_dir"] = str(cache_dir)
-    result["timings"]["total_seconds"] = round(time.perf_counter() - started, 2)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_report(result)
-    return 0
+    def evaluate(app: Any, pairs: Any, when: Any, manifest: Any, fingerprint: str) -> Any:
+        with contextlib.ExitStack() as stack:
+            dump = None
+            if args.dump is not None:
+                args.dump.parent.mkdir(parents=True, exist_ok=True)
+                dump = stack.enter_context(args.dump.open("w", encoding="utf-8"))
+            return evaluate_criteria(
+                app,
+                pairs,
+                when,
+                manifest,
+                fingerprint,
+                closed_world=args.closed_world_exclusions,
+                dump=dump,
+                progress=LineProgress(),
+            )
+
+    return run_eval(
+        args,
+        lambda: load_criterion_pairs(args.data, args.limit),
+        Path("var/eval") / f"criteria-{args.data.stem}",
+        evaluate,
+        print_report,
+    )
 
 
 def print_report(result: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from matcher.evaluation.data import LABELS
 
-    console = Console()
-    if not console.is_terminal:  # piped to a file: do not squeeze the tables to 80 columns
-        console = Console(width=160)
+    console = report_console()
     headline = Table(title=f"{result['data']}: {result['pairs']} pairs, {result['patients']} notes")
     for col in ("accuracy", "closed world", "majority baseline", "evidence F1 (P / R)"):
         headline.add_column(col, justify="right")

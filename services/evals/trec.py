@@ -9,13 +9,10 @@ The first run on a dataset ingests the topics, parses the trials and embeds thei
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from services.evals.common import add_common_flags, build_workspace, index_date
+from services.evals.common import add_common_flags, report_console, run_eval
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,21 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from matcher.evaluation.data import DataError, load_trec
+    from matcher.evaluation.data import load_trec
     from matcher.evaluation.report import LineProgress
     from matcher.evaluation.trec import evaluate_trec
 
-    started = time.perf_counter()
-    when = index_date(args)
-    try:
-        data = load_trec(args.data, args.limit_topics)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    cache_dir = args.cache_dir or Path("var/eval") / args.data.resolve().name
-    app, manifest, fingerprint = build_workspace(args, cache_dir)
-    try:
-        result = evaluate_trec(
+    return run_eval(
+        args,
+        lambda: load_trec(args.data, args.limit_topics),
+        Path("var/eval") / args.data.resolve().name,
+        lambda app, data, when, manifest, fingerprint: evaluate_trec(
             app,
             data,
             when,
@@ -64,17 +55,9 @@ def run(args: argparse.Namespace) -> int:
             fingerprint,
             LineProgress(),
             rank_patients=not args.skip_rank_patients,
-        )
-    finally:
-        app.close()
-    result["data"] = str(args.data)
-    result["cache_dir"] = str(cache_dir)
-    result["timings"]["total_seconds"] = round(time.perf_counter() - started, 2)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_report(result)
-    return 0
+        ),
+        print_report,
+    )
 
 
 def _fmt(v: Any) -> str:
@@ -84,12 +67,9 @@ def _fmt(v: Any) -> str:
 
 
 def print_report(result: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:  # piped to a file: do not squeeze the tables to 80 columns
-        console = Console(width=160)
+    console = report_console()
     summary = Table(title=f"{result['data']}: {result['topics']} topics, {result['pairs']} pairs")
     metrics = ("ndcg@10", "p@10", "auroc", "rank_patients_mrr")
     summary.add_column("system")

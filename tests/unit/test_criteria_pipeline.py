@@ -260,9 +260,8 @@ def test_biomarker_codes_are_hgnc(rules_parser: CriteriaPipeline) -> None:
 
 
 def test_shipped_ner_model_runs_in_the_pipeline() -> None:
-    parser = build_parser({"ner": "auto"})
-    if not parser.uses_ner:
-        pytest.skip("no NER model shipped in nlp/models/chia_ner")
+    parser = build_parser({"ner": "default"})  # the shipped model must load: no fallback
+    assert parser.uses_ner
     text = FIXTURES["NCT00256529"]["eligibility_criteria"]
     docs = parser.segment_docs(text)
     labels = {s.label_ for d in docs for s in d.spans["ner"]}

@@ -25,8 +25,10 @@ def test_every_message_and_field_is_documented() -> None:
         lines = proto.read_text("utf-8").splitlines()
         for i, line in enumerate(lines):
             s = line.strip()
-            is_decl = re.match(r"^(message|service|enum|rpc)\s", s) or re.match(
-                r"^(optional |repeated )?[\w.]+\s+\w+\s*=\s*\d+;", s
+            is_decl = (
+                re.match(r"^(message|service|enum|rpc)\s", s)
+                or re.match(r"^(optional |repeated )?(map<[^>]+>|[\w.]+)\s+\w+\s*=\s*\d+;", s)
+                or re.match(r"^\w+\s*=\s*-?\d+;", s)  # enum values
             )
             if not is_decl or s.startswith("oneof"):
                 continue
