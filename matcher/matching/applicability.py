@@ -22,10 +22,12 @@ class ApplicabilityRule:
     gender: str = ""  # FHIR administrative gender the criterion is about; "" for any
     min_age: float | None = None
 
-    def excludes(self, text: str, record: PatientRecord, index_date: date) -> bool:
+    def mentioned_in(self, text: str) -> bool:
         lowered = text.lower()
-        if not any(cue in lowered for cue in self.cues):
-            return False
+        return any(cue in lowered for cue in self.cues)
+
+    def excludes(self, record: PatientRecord, index_date: date) -> bool:
+        """Whether the patient is outside the population (for a criterion mentioning a cue)."""
         if self.gender and record.gender and record.gender not in (self.gender, "unknown"):
             return True
         if self.min_age is not None:
@@ -34,11 +36,16 @@ class ApplicabilityRule:
         return False
 
 
+def populations(rules: tuple[ApplicabilityRule, ...], text: str) -> tuple[ApplicabilityRule, ...]:
+    """The rules a criterion's text invokes: computed once per criterion, not per patient."""
+    return tuple(r for r in rules if r.mentioned_in(text))
+
+
 def not_applicable(
-    rules: tuple[ApplicabilityRule, ...], text: str, record: PatientRecord, index_date: date
+    rules: tuple[ApplicabilityRule, ...], record: PatientRecord, index_date: date
 ) -> ApplicabilityRule | None:
-    """The first rule that puts this patient outside the criterion's population, if any."""
-    return next((r for r in rules if r.excludes(text, record, index_date)), None)
+    """The first of a criterion's population rules that leaves this patient out, if any."""
+    return next((r for r in rules if r.excludes(record, index_date)), None)
 
 
 @dataclass(frozen=True, slots=True)

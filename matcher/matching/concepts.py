@@ -195,23 +195,19 @@ class PatientConcepts:
 
     def match(
         self,
-        concept_text: str,
         concept_codes: list[Code],
-        variants: list[str],
+        variant_tokens: list[frozenset[str]],
         concept_vector: np.ndarray | None,
         threshold: float,
         kinds: frozenset[str] | None = None,
-        variant_tokens: list[frozenset[str]] | None = None,
     ) -> list[ConceptHit]:
         """Facts of the given kinds that mean the concept, best first.
 
-        `variant_tokens` (the content tokens of `variants`) may be passed precomputed: a
-        criterion is matched against every candidate patient of a request.
+        `variant_tokens` are the content tokens of the concept's synonym variants, computed
+        once per criterion (the evaluator's context), since a criterion meets many patients.
         """
         hits: dict[int, ConceptHit] = {}
         codes = {(c.system, c.code) for c in concept_codes}
-        if variant_tokens is None:
-            variant_tokens = [v for v in (content_tokens(x) for x in variants) if v]
         for i, text in enumerate(self._texts):
             facts = [f for f in self._facts_by_text[text] if kinds is None or f.kind in kinds]
             if not facts:

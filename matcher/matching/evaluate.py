@@ -7,13 +7,18 @@ evidence of absence; family-history and hypothetical mentions are not the patien
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
 from matcher.ages import age_step
-from matcher.matching.applicability import ApplicabilityRule, Qualifiers, not_applicable
+from matcher.matching.applicability import (
+    ApplicabilityRule,
+    Qualifiers,
+    not_applicable,
+    populations,
+)
 from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms, content_tokens
 from matcher.matching.units import UnitTable, compare, compare_stated
 from matcher.model import (
@@ -61,9 +66,10 @@ class CriterionContext:
     """Per-request, per-criterion inputs computed once for all patients."""
 
     criterion: Criterion
-    variants: list[str]
     vector: np.ndarray | None
-    variant_tokens: list[frozenset[str]] = field(default_factory=list)
+    variant_tokens: list[frozenset[str]]  # content tokens of the concept's synonym variants
+    populations: tuple[ApplicabilityRule, ...] = ()  # population rules the text invokes
+    qualifier: str | None = None  # "uncontrolled" before the concept, if any
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -162,9 +168,19 @@ class CriterionEvaluator:
 
     def context(self, criterion: Criterion, vector: np.ndarray | None) -> CriterionContext:
         text = criterion.match_text
-        variants = self.synonyms.variants(text)
-        tokens = [t for t in (content_tokens(v) for v in variants) if t]
-        return CriterionContext(criterion, variants, vector, tokens)
+        tokens = [t for t in map(content_tokens, self.synonyms.variants(text)) if t]
+        qualifier = (
+            self._qualifiers.before(criterion.text, criterion.concept.text)
+            if criterion.concept
+            else None
+        )
+        return CriterionContext(
+            criterion,
+            vector,
+            tokens,
+            populations(self._applicability, criterion.text),
+            qualifier,
+        )
 
     def evaluate(
         self, ctx: CriterionContext, patient: PatientConcepts, index_date: date
@@ -173,7 +189,7 @@ class CriterionEvaluator:
         record = patient.record
         if c.category == Category.DEMOGRAPHIC:
             return self._demographic(c, patient, index_date)
-        outside = not_applicable(self._applicability, c.text, record, index_date)
+        outside = not_applicable(ctx.populations, record, index_date)
         if outside is not None:
             return CriterionResult(c, Outcome.NOT_APPLICABLE, f"applies to {outside.name}")
         if c.category == Category.CONSENT:
@@ -245,13 +261,7 @@ class CriterionEvaluator:
         assert c.concept is not None
         kinds = KINDS_BY_CATEGORY.get(c.category)
         hits = patient.match(
-            c.concept.text,
-            c.concept.codes,
-            ctx.variants,
-            ctx.vector,
-            self._config.concept_threshold,
-            kinds,
-            ctx.variant_tokens or None,
+            c.concept.codes, ctx.variant_tokens, ctx.vector, self._config.concept_threshold, kinds
         )
         current_only = c.category == Category.PREGNANCY  # a past pregnancy is not one now
         present: list[ConceptHit] = []
@@ -285,7 +295,7 @@ class CriterionEvaluator:
             if not lasting:
                 stale, present = present, []
         if present:
-            qualifier = self._qualifiers.before(c.text, concept)
+            qualifier = ctx.qualifier
             if qualifier and not any(_states(h.fact, qualifier) for h in present):
                 return CriterionResult(
                     c,
@@ -329,13 +339,11 @@ class CriterionEvaluator:
                 c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"
             )
         hits = patient.match(
-            concept,
             c.concept.codes if c.concept else [],
-            ctx.variants,
+            ctx.variant_tokens,
             ctx.vector,
             self._config.concept_threshold,
             KINDS_BY_CATEGORY[c.category],
-            ctx.variant_tokens or None,
         )
         values = [
             h
