@@ -8,7 +8,7 @@ from functools import cache
 from pydantic import Field
 
 from matcher.matching.applicability import ApplicabilityRule, Qualifiers
-from nlp.rules_loader import RULES_DIR, StrictModel, load_rules_file
+from nlp.rules_loader import StrictModel, load_rules
 
 
 class _Rule(StrictModel):
@@ -24,7 +24,7 @@ class _Rules(StrictModel):
 
 @cache
 def load_applicability() -> tuple[ApplicabilityRule, ...]:
-    parsed = load_rules_file(RULES_DIR / "applicability.yaml", _Rules)
+    parsed = load_rules("applicability", _Rules)
     return tuple(
         ApplicabilityRule(r.name, tuple(c.lower() for c in r.cues), r.gender, r.min_age)
         for r in parsed.rules
@@ -38,5 +38,5 @@ class _Qualifiers(StrictModel):
 
 @cache
 def load_qualifiers() -> Qualifiers:
-    parsed = load_rules_file(RULES_DIR / "qualifiers.yaml", _Qualifiers)
+    parsed = load_rules("qualifiers", _Qualifiers)
     return Qualifiers(tuple(q.lower() for q in parsed.qualifiers), parsed.window_chars)

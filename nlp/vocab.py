@@ -8,7 +8,7 @@ from pydantic import Field
 
 from matcher.matching.concepts import Synonyms
 from matcher.matching.units import UnitTable
-from nlp.rules_loader import RULES_DIR, Regex, StrictModel, load_rules_file
+from nlp.rules_loader import Regex, StrictModel, load_rules
 
 
 class SynonymRules(StrictModel):
@@ -27,12 +27,12 @@ class UnitRules(StrictModel):
 
 @cache
 def load_synonyms() -> Synonyms:
-    return Synonyms(load_rules_file(RULES_DIR / "synonyms.yaml", SynonymRules).groups)
+    return Synonyms(load_rules("synonyms", SynonymRules).groups)
 
 
 @cache
 def load_unit_rules() -> UnitRules:
-    return load_rules_file(RULES_DIR / "units.yaml", UnitRules)
+    return load_rules("units", UnitRules)
 
 
 @cache

@@ -7,13 +7,12 @@ fails at start-up naming the file and key instead of silently matching nothing.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from nlp.rules_loader import Regex, StrictModel, load_rules_file
+from nlp.rules_loader import Regex, StrictModel, load_rules
 
 NOTES_RULES_DIR = Path(__file__).parent / "rules"
 
@@ -218,7 +217,6 @@ class PipelineRules(StrictModel):
 M = TypeVar("M", bound=BaseModel)
 
 
-@cache
 def load_notes_rules(name: str, model: type[M], rules_dir: Path = NOTES_RULES_DIR) -> M:
-    """Cached per (file, schema, folder): pipelines built per request re-read nothing."""
-    return load_rules_file(rules_dir / f"{name}.yaml", model)
+    """The project's cached strict loader, defaulting to the notes' rule folder."""
+    return load_rules(name, model, rules_dir)
