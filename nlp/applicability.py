@@ -34,9 +34,19 @@ def load_applicability() -> tuple[ApplicabilityRule, ...]:
 class _Qualifiers(StrictModel):
     window_chars: int = Field(gt=0)
     qualifiers: list[str] = Field(min_length=1)
+    governors: list[str] = Field(default_factory=list)
+    fillers: list[str] = Field(default_factory=list)
+    changes: list[str] = Field(default_factory=list)
 
 
 @cache
 def load_qualifiers() -> Qualifiers:
     parsed = load_rules("qualifiers", _Qualifiers)
-    return Qualifiers(tuple(q.lower() for q in parsed.qualifiers), parsed.window_chars)
+    return Qualifiers(
+        tuple(q.lower() for q in parsed.qualifiers),
+        parsed.window_chars,
+        # Longest first, so "related to" wins over "to" if both were listed.
+        tuple(sorted((g.lower() for g in parsed.governors), key=len, reverse=True)),
+        frozenset(f.lower() for f in parsed.fillers),
+        tuple(c.lower() for c in parsed.changes),
+    )

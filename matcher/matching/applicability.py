@@ -50,10 +50,19 @@ def not_applicable(
 
 @dataclass(frozen=True, slots=True)
 class Qualifiers:
-    """Severity/control words ("uncontrolled") that a bare concept match does not establish."""
+    """Words near a criterion's concept that change what a bare concept match shows.
+
+    `phrases` are severity/control words ("uncontrolled") a record rarely states. `governors`
+    make the concept the object of something else ("chemotherapy for breast cancer",
+    "hypersensitivity to thalidomide"): the record showing the concept does not show that.
+    `changes` make a numeric limit a change rather than a level ("weight loss of > 5 kg").
+    """
 
     phrases: tuple[str, ...] = ()
     window_chars: int = 30
+    governors: tuple[str, ...] = ()
+    fillers: frozenset[str] = frozenset()
+    changes: tuple[str, ...] = ()
 
     def before(self, text: str, concept: str) -> str | None:
         """The qualifier standing just before `concept` in `text` (or inside it), if any."""
@@ -61,3 +70,31 @@ class Qualifiers:
         at = lowered.find(target)
         scope = target if at < 0 else lowered[max(0, at - self.window_chars) : at] + target
         return next((q for q in self.phrases if re.search(rf"\b{re.escape(q)}\b", scope)), None)
+
+    def governor(self, text: str, concept: str) -> str | None:
+        """The governing phrase that ends right before `concept` (skipping filler words such
+        as "any" or "the current"), if any: "prior therapy for [breast cancer]" -> "for"."""
+        lowered, target = text.lower(), concept.lower()
+        at = lowered.find(target)
+        if at <= 0:
+            return None
+        words = re.findall(r"[a-z0-9']+", lowered[max(0, at - 80) : at])
+        while words and words[-1] in self.fillers:
+            words.pop()
+        tail = " ".join(words)
+        return next((g for g in self.governors if _governs(g, tail)), None)
+
+    def change(self, text: str) -> str | None:
+        """A change word the numeric criterion states ("weight gain of more than 5 kg")."""
+        lowered = text.lower()
+        return next((w for w in self.changes if re.search(rf"\b{re.escape(w)}\b", lowered)), None)
+
+
+def _governs(phrase: str, tail: str) -> bool:
+    """Whether `tail` (the words before a concept) ends with `phrase`; "A ... B" lets up to
+    six words stand between A and B."""
+    if " ... " not in phrase:
+        return tail == phrase or tail.endswith(f" {phrase}")
+    head, last = phrase.split(" ... ", 1)
+    pattern = rf"(?:^|\s){re.escape(head)}(?:\s+\S+){{0,6}}?\s+{re.escape(last)}$"
+    return re.search(pattern, tail) is not None

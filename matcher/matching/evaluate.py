@@ -7,6 +7,7 @@ evidence of absence; family-history and hypothetical mentions are not the patien
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,12 +20,20 @@ from matcher.matching.applicability import (
     not_applicable,
     populations,
 )
-from matcher.matching.concepts import ConceptHit, PatientConcepts, Synonyms, content_tokens
+from matcher.matching.concepts import (
+    HEADS,
+    ConceptHit,
+    PatientConcepts,
+    Synonyms,
+    content_tokens,
+)
+from matcher.matching.concepts import _names as names_concept  # TODO public after latency work
 from matcher.matching.units import UnitTable, compare, compare_stated
 from matcher.model import (
     Assertion,
     Category,
     Criterion,
+    CriterionKind,
     CriterionResult,
     Evidence,
     Fact,
@@ -70,6 +79,9 @@ class CriterionContext:
     variant_tokens: list[frozenset[str]]  # content tokens of the concept's synonym variants
     populations: tuple[ApplicabilityRule, ...] = ()  # population rules the text invokes
     qualifier: str | None = None  # "uncontrolled" before the concept, if any
+    governor: str | None = None  # "therapy ... for" before the concept, if any
+    change: str | None = None  # "loss" in a numeric criterion about a change, if any
+    targets: tuple[frozenset[str], ...] = ()  # content tokens of the trial's conditions
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -130,6 +142,33 @@ def _lasted(fact: Fact, index_date: date, days: float) -> bool:
     return start is not None and start <= _index_end(index_date) - timedelta(days=days)
 
 
+_RELATIVE = re.compile(
+    r"\b(?:times|x|×|fold)\s*(?:the\s+)?(?:upper\s+limit\s+of\s+)?(?:normal|uln|lln)\b"
+)
+
+
+def _relative(text: str) -> bool:
+    """ "AST > 3 times normal": a multiple of the reference range, not an absolute value."""
+    return _RELATIVE.search(text.lower()) is not None
+
+
+def _is_target(hit: ConceptHit, targets: tuple[frozenset[str], ...]) -> bool:
+    """Whether the fact is one of the trial's conditions, or a more or less specific name of
+    one ("pancreatic cancer" for a "Pancreatic Cancer" or a "Cancer" trial)."""
+    fact = content_tokens(hit.fact.text)
+    return bool(fact) and any(names_concept(t, fact) or names_concept(fact, t) for t in targets)
+
+
+def _narrower(hit: ConceptHit, variants: list[frozenset[str]]) -> bool:
+    """Whether a lexically matched fact names something more specific than every variant of
+    the concept ("urinary tract infection" for "infection"): its absence leaves the concept
+    open."""
+    if hit.how != "lexical":
+        return False
+    fact = content_tokens(hit.fact.text) - HEADS
+    return bool(variants) and all(fact - v for v in variants)
+
+
 def _num(value: float) -> str:
     return f"{round(value, 2):g}"
 
@@ -166,20 +205,29 @@ class CriterionEvaluator:
         self._applicability = applicability
         self._qualifiers = qualifiers or Qualifiers()
 
-    def context(self, criterion: Criterion, vector: np.ndarray | None) -> CriterionContext:
+    def context(
+        self,
+        criterion: Criterion,
+        vector: np.ndarray | None,
+        conditions: tuple[str, ...] = (),
+    ) -> CriterionContext:
+        """`conditions` are the conditions the criterion's trial studies (none for a lone
+        criterion): a patient's record of them never rules the patient out by itself."""
         text = criterion.match_text
         tokens = [t for t in map(content_tokens, self.synonyms.variants(text)) if t]
-        qualifier = (
-            self._qualifiers.before(criterion.text, criterion.concept.text)
-            if criterion.concept
-            else None
-        )
+        concept = criterion.concept.text if criterion.concept else None
+        targets = {
+            t for c in conditions for t in map(content_tokens, self.synonyms.variants(c)) if t
+        }
         return CriterionContext(
             criterion,
             vector,
             tokens,
             populations(self._applicability, criterion.text),
-            qualifier,
+            self._qualifiers.before(criterion.text, concept) if concept else None,
+            self._qualifiers.governor(criterion.text, concept) if concept else None,
+            self._qualifiers.change(criterion.text) if criterion.value is not None else None,
+            tuple(sorted(targets, key=sorted)),
         )
 
     def evaluate(
@@ -208,6 +256,9 @@ class CriterionEvaluator:
         record = patient.record
         concept = c.concept.text if c.concept else ""
         if concept == "age":
+            if c.comparator in ("=", "!="):
+                # Trials state age limits, not exact ages: "=" is a misread bound.
+                return CriterionResult(c, Outcome.UNKNOWN, "age bound not understood")
             months = record.months_at(index_date)
             if months is None:
                 return CriterionResult(c, Outcome.UNKNOWN, "birth date not recorded")
@@ -232,6 +283,15 @@ class CriterionEvaluator:
                 return CriterionResult(c, Outcome.UNKNOWN, "administrative gender not recorded")
             ok = wanted == "all" or record.gender == wanted
             ev = [Evidence(f"Patient/{record.patient_id}", f"gender {record.gender}")]
+            if ok and c.kind == CriterionKind.EXCLUSION:
+                # "Female patients with a positive pregnancy test": the sex only says whom
+                # the exclusion is about; the rest of the statement decides it.
+                return CriterionResult(
+                    c,
+                    Outcome.UNKNOWN,
+                    f"patient is {record.gender}; the rest of the exclusion decides",
+                    ev,
+                )
             return CriterionResult(
                 c,
                 Outcome.MET if ok else Outcome.NOT_MET,
@@ -273,7 +333,8 @@ class CriterionEvaluator:
             if assertion in IGNORED_ASSERTIONS or not _known_at(h.fact, index_date):
                 continue
             if assertion == Assertion.ABSENT:
-                absent.append(h)
+                if not _narrower(h, ctx.variant_tokens):
+                    absent.append(h)  # "no UTI" does not say "no infection"
             elif h.how == "general":
                 broader.append(h)
             elif (current_only and assertion == Assertion.HISTORICAL) or not _in_window(
@@ -294,6 +355,39 @@ class CriterionEvaluator:
                 )
             if not lasting:
                 stale, present = present, []
+        if present and ctx.governor:
+            return CriterionResult(
+                c,
+                Outcome.UNKNOWN,
+                f"record shows {concept}; the criterion is about {ctx.governor.split(' ... ')[0]}"
+                f" ... {concept}",
+                _evidence(present),
+            )
+        disqualifying = (c.kind == CriterionKind.EXCLUSION) != c.negated
+        if (
+            present
+            and disqualifying
+            and c.window_days is not None
+            and all(h.fact.sentence for h in present)
+        ):
+            # A note is dated when written; "s/p radiotherapy" may be long before it.
+            return CriterionResult(
+                c,
+                Outcome.UNKNOWN,
+                f"a note mentions {concept}, not when "
+                f"(the criterion looks back {c.window_days:g} days)",
+                _evidence(present),
+            )
+        if present and ctx.targets and disqualifying:
+            studied = [h for h in present if _is_target(h, ctx.targets)]
+            if len(studied) == len(present):
+                return CriterionResult(
+                    c,
+                    Outcome.UNKNOWN,
+                    f"record shows {studied[0].fact.text}, which the trial studies; that alone "
+                    "does not rule the patient out",
+                    _evidence(present),
+                )
         if present:
             qualifier = ctx.qualifier
             if qualifier and not any(_states(h.fact, qualifier) for h in present):
@@ -334,9 +428,13 @@ class CriterionEvaluator:
     ) -> CriterionResult:
         c = ctx.criterion
         concept = c.match_text
-        if "uln" in c.unit.lower() or "lln" in c.unit.lower():
+        if "uln" in c.unit.lower() or "lln" in c.unit.lower() or _relative(c.text):
             return CriterionResult(
                 c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"
+            )
+        if ctx.change:
+            return CriterionResult(
+                c, Outcome.UNKNOWN, f"the limit is on a {ctx.change}, not on one value"
             )
         hits = patient.match(
             c.concept.codes if c.concept else [],

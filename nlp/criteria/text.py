@@ -34,6 +34,10 @@ _NUMBER_WORDS = re.compile(
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?![\d])")
 _DASHES = re.compile(r"[–—−]")
 _SPACES = re.compile(r"\s+")
+# Comparator signs glued to a word ("age≥ 40") and "+" glued to a time unit ("6 months+").
+_GLUED_SIGNS = re.compile(r"[≥≤≧≦]|(?:(?<=year)|(?<=years)|(?<=month)|(?<=months))\+")
+# "greater than or equal to (≥) 18": the sign restated in brackets.
+_RESTATED = re.compile(r"([<>]=?)\s*\(\s*\1\s*\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,6 @@ class NormText:
             pos = self.starts[a] if a < len(self.starts) else (self.ends[-1] if self.ends else 0)
             return pos, pos
         return self.starts[a], self.ends[b - 1]
-
 
 
 def _sub(norm: NormText, rx: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> NormText:
@@ -98,6 +101,7 @@ def normalize_map(text: str) -> NormText:
     norm = NormText(_lower(text), tuple(range(n)), tuple(range(1, n + 1)))
     norm = _sub(norm, _DASHES, lambda m: "-")
     norm = _sub(norm, re.compile("×"), lambda m: "x")
+    norm = _sub(norm, _GLUED_SIGNS, lambda m: f" {m.group()} ")
     norm = _sub(norm, _THOUSANDS, lambda m: m.group(1) + m.group(2).replace(",", ""))
     norm = _sub(norm, _NUMBER_WORDS, lambda m: f"{COMMON.number_words[m.group(1)]:g}")
     for rx, symbol in _POSTFIX_RE:
@@ -105,6 +109,7 @@ def normalize_map(text: str) -> NormText:
     for rx, symbol in _PREFIX_RE:
         norm = _sub(norm, rx, lambda m, s=symbol: s)
     norm = _sub(norm, _SPACES, lambda m: " ")
+    norm = _sub(norm, _RESTATED, lambda m: m.group(1))
     lead = len(norm.text) - len(norm.text.lstrip(" "))
     end = len(norm.text.rstrip(" "))
     return NormText(norm.text[lead:end], norm.starts[lead:end], norm.ends[lead:end])

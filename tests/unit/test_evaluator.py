@@ -576,3 +576,193 @@ def test_or_group_counts_once_in_the_inclusion_share() -> None:
     match = build_match("t", "a", 0.5, results)
     assert match.verdict == Verdict.ELIGIBLE
     assert (match.inclusions_met, match.inclusions_total) == (2, 2)
+
+
+BREAST_CANCER = fact(FactKind.CONDITION, "Malignant neoplasm of breast (disorder)")
+NOTE_RADIOTHERAPY = dataclasses.replace(
+    fact(FactKind.NOTE_MENTION, "radiotherapy", start="2020-06-01"),
+    sentence="She is s/p radiotherapy.",
+)
+CONTEXT_CASES = [
+    # (criterion, patient, the trial's conditions, expected outcome, words in the reason)
+    (  # the concept is what a therapy was for: the record shows the disease, not the therapy
+        crit(
+            Category.CONDITION,
+            "breast cancer",
+            kind=CriterionKind.EXCLUSION,
+            text="Prior chemotherapy for breast cancer",
+        ),
+        patient(BREAST_CANCER, gender="female"),
+        (),
+        Outcome.UNKNOWN,
+        "the criterion is about chemotherapy",
+    ),
+    (  # ... but absence of the disease still rules out therapy for it
+        crit(
+            Category.CONDITION,
+            "breast cancer",
+            kind=CriterionKind.EXCLUSION,
+            text="Prior chemotherapy for breast cancer",
+        ),
+        patient(
+            fact(FactKind.NOTE_MENTION, "breast cancer", assertion=Assertion.ABSENT),
+            gender="female",
+        ),
+        (),
+        Outcome.NOT_MET,
+        "recorded as absent",
+    ),
+    (
+        crit(
+            Category.MEDICATION,
+            "thalidomide",
+            kind=CriterionKind.EXCLUSION,
+            text="Known hypersensitivity to thalidomide",
+        ),
+        patient(fact(FactKind.MEDICATION, "thalidomide")),
+        (),
+        Outcome.UNKNOWN,
+        "hypersensitivity",
+    ),
+    (  # the trial studies breast cancer: having it does not exclude
+        crit(
+            Category.CONDITION,
+            "malignancy",
+            kind=CriterionKind.EXCLUSION,
+            text="History of another malignancy within 5 years",
+        ),
+        patient(BREAST_CANCER, gender="female"),
+        ("Breast Cancer",),
+        Outcome.UNKNOWN,
+        "which the trial studies",
+    ),
+    (  # a negated inclusion works the same way
+        crit(
+            Category.CONDITION,
+            "breast cancer",
+            negated=True,
+            text="No bilateral breast cancer",
+        ),
+        patient(BREAST_CANCER, gender="female"),
+        ("Breast Cancer",),
+        Outcome.UNKNOWN,
+        "which the trial studies",
+    ),
+    (  # without that link the same record excludes
+        crit(
+            Category.CONDITION,
+            "malignancy",
+            kind=CriterionKind.EXCLUSION,
+            text="History of another malignancy within 5 years",
+        ),
+        patient(BREAST_CANCER, gender="female"),
+        ("Asthma",),
+        Outcome.MET,
+        "record shows",
+    ),
+    (  # inclusions on the studied condition are met as usual
+        crit(Category.CONDITION, "breast cancer", text="Histologically confirmed breast cancer"),
+        patient(BREAST_CANCER, gender="female"),
+        ("Breast Cancer",),
+        Outcome.MET,
+        "record shows",
+    ),
+    (  # "no urinary tract infection" says nothing about infections in general
+        crit(Category.CONDITION, "infection", text="Any suspected or confirmed infection"),
+        patient(fact(FactKind.NOTE_MENTION, "urinary tract infection", assertion=Assertion.ABSENT)),
+        (),
+        Outcome.UNKNOWN,
+        "no record",
+    ),
+    (  # a note's date is not the date of what it mentions
+        crit(
+            Category.PROCEDURE,
+            "radiotherapy",
+            negated=True,
+            window_days=56,
+            text="At least 8 weeks since prior radiotherapy",
+        ),
+        patient(NOTE_RADIOTHERAPY, gender="female"),
+        (),
+        Outcome.UNKNOWN,
+        "not when",
+    ),
+    (  # sex only says whom an exclusion is about
+        crit(
+            Category.DEMOGRAPHIC,
+            "sex",
+            kind=CriterionKind.EXCLUSION,
+            value_text="female",
+            text="Female patients with a positive pregnancy test",
+        ),
+        patient(gender="female"),
+        (),
+        Outcome.UNKNOWN,
+        "rest of the exclusion",
+    ),
+    (
+        crit(
+            Category.DEMOGRAPHIC,
+            "sex",
+            kind=CriterionKind.EXCLUSION,
+            value_text="female",
+            text="Female patients with a positive pregnancy test",
+        ),
+        patient(gender="male"),
+        (),
+        Outcome.NOT_MET,
+        "criterion asks female",
+    ),
+    (
+        crit(Category.DEMOGRAPHIC, "age", comparator="=", value=18, unit="years"),
+        patient(),
+        (),
+        Outcome.UNKNOWN,
+        "not understood",
+    ),
+    (
+        crit(
+            Category.LAB,
+            "aspartate aminotransferase",
+            kind=CriterionKind.EXCLUSION,
+            comparator=">",
+            value=3,
+            text="AST or ALT > 3 times normal",
+        ),
+        patient(fact(FactKind.OBSERVATION, "aspartate aminotransferase", value=22, unit="U/L")),
+        (),
+        Outcome.UNKNOWN,
+        "normal range",
+    ),
+    (
+        crit(
+            Category.LAB,
+            "weight",
+            kind=CriterionKind.EXCLUSION,
+            comparator=">",
+            value=5,
+            unit="kg",
+            text="Weight gain or loss of greater than 5 kg",
+        ),
+        patient(fact(FactKind.OBSERVATION, "body weight", value=80, unit="kg")),
+        (),
+        Outcome.UNKNOWN,
+        "not on one value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("criterion", "record", "conditions", "expected", "reason"), CONTEXT_CASES)
+def test_evaluate_in_context(
+    evaluator: CriterionEvaluator,
+    criterion: Criterion,
+    record: PatientRecord,
+    conditions: tuple[str, ...],
+    expected: Outcome,
+    reason: str,
+) -> None:
+    emb = HashEmbedder()
+    ctx = evaluator.context(criterion, emb.encode([criterion.match_text])[0], conditions)
+    result = evaluator.evaluate(ctx, PatientConcepts(record, emb), INDEX)
+    assert result.outcome == expected, result.reason
+    assert reason in result.reason

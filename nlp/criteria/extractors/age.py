@@ -66,8 +66,11 @@ class AgeExtractor(Extractor):
         a, b = p.orig(max(m.start() - shift, 0), max(m.end() - shift, 0))
         while b > a and p.text[b - 1] in " ,;.":
             b -= 1
-        crit = self._criterion(p, m, [("Person", a, b)])
-        return [self._with_other_bound(p, crit, max(m.end() - shift, 0))]
+        before = text[max(0, m.start() - shift - 25) : max(m.start() - shift, 0)]
+        crit = self._criterion(p, m, [("Person", a, b)], before)
+        crit = self._with_other_bound(p, crit, max(m.end() - shift, 0))
+        # Trials state limits, not exact ages: an "=" left here is a bound we did not read.
+        return [] if crit.comparator == "=" else [crit]
 
     def _with_other_bound(self, p: Prepared, crit: Criterion, after: int) -> Criterion:
         """ ">= 18 years of age and <= age 73": two one-sided bounds make one range."""
@@ -92,32 +95,65 @@ class AgeExtractor(Extractor):
         before = text[max(0, m.start() - 30) : m.start()]
         if self.blockers.search(before):
             return False
-        if m.group("tail") or m.group("post") or self.context.search(before):
+        if m.group("tail") or m.group("post"):
+            return True
+        if unit != "years":
+            # "fever > 1 week", "up to 4 weeks of tamoxifen": months, weeks and days are ages
+            # only when an age word says so ("aged 6 months") or a population word stands
+            # right before the bound ("infants younger than 28 days").
+            if re.search(r"\bage[ds]?\b", before):
+                return True
+            found = list(self.context.finditer(before))
+            return bool(found) and not before[found[-1].end() :].strip()
+        if self.context.search(before):
             return True
         # A bare leading number reads as an age only in years: "< 84 days from mastectomy" and
         # "within 12 weeks of surgery" are windows, not the ages of infants.
         return m.start() <= 8 and unit == "years"
 
-    def _criterion(self, p: Prepared, m: re.Match[str], refs: list[EntityRef]) -> Criterion:
+    def _criterion(
+        self, p: Prepared, m: re.Match[str], refs: list[EntityRef], before: str = ""
+    ) -> Criterion:
         scale = _YEARS[_unit(m) or "years"]
         low = round(float(m.group("v")) * _YEARS[_unit(m, ("a", "b")) or "years"], 4)
-        two_bounds = (m.group("cmp") or "").startswith(">") and (m.group("cmp2") or "")[:1] == "<"
-        if m.group("h") and (m.group("conn") != "and" or "between" in m.group() or two_bounds):
+        lead = _LEAD.search(before)  # "<= age 50", "from birth to 80 years", "between the ages"
+        if m.group("h"):
             high = round(float(m.group("h")) * scale, 4)
-            return self.make(
-                p, "age", comparator="between", value=low, value_high=high, unit="years", refs=refs
-            )
-        cmp = m.group("cmp") or POSTFIX.get(m.group("post") or "", "") or "="
+            # "aged 8 and 12 years", "18 years and < 80", "between the ages of 8 and 65"
+            if high > low and (m.group("conn") != "and" or m.group("cmp") != "<"):
+                return self.make(
+                    p,
+                    "age",
+                    comparator="between",
+                    value=low,
+                    value_high=high,
+                    unit="years",
+                    refs=refs,
+                )
+        if lead is not None and lead.group("birth"):
+            return self.make(p, "age", comparator="<=", value=low, unit="years", refs=refs)
+        cmp = (
+            m.group("cmp")
+            or POSTFIX.get(m.group("post") or "", "")
+            or (lead.group("cmp") if lead is not None else None)
+            or "="
+        )
         return self.make(p, "age", comparator=cmp, value=low, unit="years", refs=refs)
 
 
 _BOUND_GAP = 25  # characters between a lower age bound and its upper bound
+# What stands before an age phrase and bounds it: "<= age 50", "from birth to 80 years".
+_LEAD = re.compile(r"(?:(?P<cmp>[<>]=?)\s*|(?P<birth>from birth (?:to|through|-)\s*))$")
+# Words right after "N years" that make it a time since something ("1 year post-menopausal").
+_SINCE_AFTER = re.compile(r"\s*(?:post|since|after|ago|prior|following|from|duration)\b")
 
 
 def _not_time(p: Prepared, m: re.Match[str]) -> bool:
     """ "At least 4 weeks since chemotherapy" is a window, not an age, unless it says "old";
     "born at >= 37 weeks gestational age" is a gestational age, not the patient's."""
     if _GESTATION.match(p.norm, m.end()):
+        return False
+    if _SINCE_AFTER.match(p.norm, m.end()) and not m.group("tail"):
         return False
     if m.group("tail"):
         return True

@@ -41,6 +41,14 @@ _BARE_RANGE = re.compile(
 _NAME_WORD = re.compile(r"[A-Za-z][\w+\-/']*|\([A-Za-z][\w+\-/]*\)")
 
 
+_TIME_AFTER = re.compile(r"\s*(?:hours?|days?|weeks?|months?|years?)\b", re.I)
+_TIMES_NORMAL = re.compile(
+    r"\s*(?:x|×|times|fold)\s*(?:the\s+)?(?:upper\s+limit\s+of\s+)?(?:normal|uln)\b", re.I
+)
+# "Minimum weight of 40 kg": the bound word stands before the name, not before the value.
+_LEAD_BOUND = re.compile(r"\b(minimum|at least|maximum|at most|up to)\s+(?:\w+\s+)?$", re.I)
+
+
 @dataclass(slots=True)
 class _Name:
     concept: str
@@ -105,6 +113,8 @@ class LabThresholdExtractor(Extractor):
                     loc = Located(q, bare.start("v"), bare.end())
             if loc is not None and not p.clauses.in_main(loc.start, loc.end):
                 loc = None
+            if loc is not None and _TIME_AFTER.match(p.text, loc.end):
+                loc = None  # "fever > 1 week": how long, not how high
             linked.append((name, loc))
         # A name with no value of its own, listed before the next name, shares its value.
         for n in range(len(linked) - 2, -1, -1):
@@ -171,7 +181,12 @@ class LabThresholdExtractor(Extractor):
         timing = p.timing(name.start, name.end, event=False)
         if timing.span is not None:
             refs.append(("Temporal", *timing.span))
-        fields = dict(comparator=q.comparator, value=q.value, unit=q.unit, refs=refs)
+        comparator, unit = q.comparator, q.unit
+        if comparator == "=" and (lead := _LEAD_BOUND.search(p.text[: name.start])):
+            comparator = ">=" if lead.group(1).lower() in ("minimum", "at least") else "<="
+        if not unit and _TIMES_NORMAL.match(p.text, loc.end):
+            unit = "x ULN"  # "AST > 3 times normal"
+        fields = dict(comparator=comparator, value=q.value, unit=unit, refs=refs)
         if q.high is not None:
             fields["value_high"] = q.high
         return self.make(p, name.concept, window_days=timing.window_days, **fields)
