@@ -37,6 +37,7 @@ class _Qualifiers(StrictModel):
     governors: list[str] = Field(default_factory=list)
     fillers: list[str] = Field(default_factory=list)
     changes: list[str] = Field(default_factory=list)
+    trailers: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -49,4 +50,5 @@ def load_qualifiers() -> Qualifiers:
         tuple(sorted((g.lower() for g in parsed.governors), key=len, reverse=True)),
         frozenset(f.lower() for f in parsed.fillers),
         tuple(c.lower() for c in parsed.changes),
+        tuple(sorted((t.lower() for t in parsed.trailers), key=len, reverse=True)),
     )

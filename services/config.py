@@ -73,7 +73,7 @@ class MatchingConfig(_Strict):
     concept_threshold: float = Field(0.78, gt=0, le=1)
     other_threshold: float = Field(0.80, gt=0, le=1)
     # Soft verdict tiers: one tier step is worth this much relevance (which spans [0, 1]).
-    tier_weight: float = Field(0.2, ge=0)
+    tier_weight: float = Field(0.3, ge=0)
     inclusion_weight: float = Field(0.1, ge=0)
 
 

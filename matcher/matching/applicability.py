@@ -63,6 +63,7 @@ class Qualifiers:
     governors: tuple[str, ...] = ()
     fillers: frozenset[str] = frozenset()
     changes: tuple[str, ...] = ()
+    trailers: tuple[str, ...] = ()
 
     def before(self, text: str, concept: str) -> str | None:
         """The qualifier standing just before `concept` in `text` (or inside it), if any."""
@@ -83,6 +84,19 @@ class Qualifiers:
             words.pop()
         tail = " ".join(words)
         return next((g for g in self.governors if _governs(g, tail)), None)
+
+    def trailer(self, text: str, concept: str) -> str | None:
+        """A restricting phrase right after `concept`: "amyloidosis [secondary to] RA"."""
+        lowered, target = text.lower(), concept.lower()
+        at = lowered.find(target)
+        if at < 0:
+            return None
+        rest = lowered[at + len(target) :].lstrip(" ,")
+        for t in self.trailers:
+            m = re.match(rf"{re.escape(t)}\b(?:\s+[\w'-]+){{0,2}}", rest)
+            if m:
+                return m.group()  # with what follows: "secondary to rheumatoid arthritis"
+        return None
 
     def change(self, text: str) -> str | None:
         """A change word the numeric criterion states ("weight gain of more than 5 kg")."""

@@ -224,7 +224,12 @@ class CriterionEvaluator:
             vector,
             tokens,
             populations(self._applicability, criterion.text),
-            self._qualifiers.before(criterion.text, concept) if concept else None,
+            (
+                self._qualifiers.before(criterion.text, concept)
+                or self._qualifiers.trailer(criterion.text, concept)
+                if concept
+                else None
+            ),
             self._qualifiers.governor(criterion.text, concept) if concept else None,
             self._qualifiers.change(criterion.text) if criterion.value is not None else None,
             tuple(sorted(targets, key=sorted)),
@@ -398,7 +403,9 @@ class CriterionEvaluator:
                     _evidence(present),
                 )
             has, ev, why = True, _evidence(present), f"record shows {concept}"
-        elif absent:
+        elif absent and not (broader and all(h.how == "general" for h in absent)):
+            # A less specific name both present and absent ("TB" in two sentences) settles
+            # nothing about the specific concept.
             has, ev, why = False, _evidence(absent), f"{concept} is recorded as absent"
         elif stale:
             has, ev = False, _evidence(stale)

@@ -749,6 +749,35 @@ CONTEXT_CASES = [
         Outcome.UNKNOWN,
         "not on one value",
     ),
+    (  # a restricting phrase after the concept must be shown too
+        crit(
+            Category.CONDITION,
+            "amyloidosis",
+            negated=True,
+            text="No amyloidosis secondary to rheumatoid arthritis",
+        ),
+        patient(fact(FactKind.CONDITION, "amyloidosis")),
+        (),
+        Outcome.UNKNOWN,
+        "secondary to rheumatoid arthritis",
+    ),
+    (  # "TB" both present and denied (a vaccination) says nothing of pulmonary TB
+        crit(Category.CONDITION, "pulmonary tuberculosis", text="Pulmonary tuberculosis"),
+        patient(
+            fact(FactKind.NOTE_MENTION, "tuberculosis"),
+            fact(FactKind.NOTE_MENTION, "tuberculosis", assertion=Assertion.ABSENT),
+        ),
+        (),
+        Outcome.UNKNOWN,
+        "less specific",
+    ),
+    (  # ... while a denial alone still rules it out
+        crit(Category.CONDITION, "pulmonary tuberculosis", text="Pulmonary tuberculosis"),
+        patient(fact(FactKind.NOTE_MENTION, "tuberculosis", assertion=Assertion.ABSENT)),
+        (),
+        Outcome.NOT_MET,
+        "recorded as absent",
+    ),
 ]
 
 
