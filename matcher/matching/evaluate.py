@@ -144,11 +144,13 @@ def _lasted(fact: Fact, index_date: date, days: float) -> bool:
 
 _RELATIVE = re.compile(
     r"\b(?:times|x|×|fold)\s*(?:the\s+)?(?:upper\s+limit\s+of\s+)?(?:normal|uln|lln)\b"
+    r"|\bstandard deviations?\b|\bpercentile\b"
 )
 
 
 def _relative(text: str) -> bool:
-    """ "AST > 3 times normal": a multiple of the reference range, not an absolute value."""
+    """ "AST > 3 times normal", "SBP more than 2 standard deviations below normal": relative
+    to a reference, not an absolute value."""
     return _RELATIVE.search(text.lower()) is not None
 
 
