@@ -142,6 +142,7 @@ def _lasted(fact: Fact, index_date: date, days: float) -> bool:
     return start is not None and start <= _index_end(index_date) - timedelta(days=days)
 
 
+_PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _RELATIVE = re.compile(
     r"\b(?:times|x|×|fold)\s*(?:the\s+)?(?:upper\s+limit\s+of\s+)?(?:normal|uln|lln)\b"
     r"|\bstandard deviations?\b|\bpercentile\b"
@@ -216,7 +217,11 @@ class CriterionEvaluator:
         """`conditions` are the conditions the criterion's trial studies (none for a lone
         criterion): a patient's record of them never rules the patient out by itself."""
         text = criterion.match_text
-        tokens = [t for t in map(content_tokens, self.synonyms.variants(text)) if t]
+        variants = self.synonyms.variants(text)
+        bare = _PARENTHESES.sub(" ", text).strip()
+        if bare and bare != text:  # "common variable immunodeficiency (CVID)"
+            variants = [*variants, *self.synonyms.variants(bare)]
+        tokens = list(dict.fromkeys(t for t in map(content_tokens, variants) if t))
         concept = criterion.concept.text if criterion.concept else None
         targets = {
             t for c in conditions for t in map(content_tokens, self.synonyms.variants(c)) if t
