@@ -5,7 +5,8 @@ embedded once and cached in --cache-dir (the criterion vectors too), and a few T
 ingested as FHIR bundles. Timed: `MatchingEngine.rank_trials(patient, limit=10)` in-process
 (no gRPC), warm (each patient ranked once before the clock starts, so the model, the SQLite
 pages and the vector matrix are loaded), at two candidate depths: the default (200) and one
-covering every trial (all are evaluated). Reported: p50/p95/max per call and, with --profile,
+covering every trial (all are evaluated). Reported: p50/p95/max per call, the garbage
+collections during the timed calls (a full one walks the warm caches) and, with --profile,
 the functions where the time goes (cProfile, cumulative), inside the JSON.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/rank_trials.py [--data ../shared/data/trec2021]
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import itertools
 import json
@@ -113,19 +115,41 @@ def _p95_ms(ordered: list[float]) -> float:
     return round(ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000, 1)
 
 
+class GcClock:
+    """Collections the garbage collector ran, per generation, and the CPU time they took: a
+    full collection walks every object the warm caches hold, so it shows in the tail."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.cpu_seconds = [0.0, 0.0, 0.0]
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.collections[info["generation"]] += 1
+            self.cpu_seconds[info["generation"]] += time.process_time() - self._start
+
+
 def time_calls(app: Any, patients: list[str], repeat: int) -> dict[str, Any]:
     from matcher.evaluation.topics import fhir_id
 
     for pid in patients:  # warm-up: model, pages, vector matrix, per-text caches
         app.engine.rank_trials(fhir_id(pid), limit=10, index_date=INDEX)
     seconds, cpu, considered = [], [], []
-    for _ in range(repeat):
-        for pid in patients:
-            t0, c0 = time.perf_counter(), time.process_time()
-            ranking = app.engine.rank_trials(fhir_id(pid), limit=10, index_date=INDEX)
-            seconds.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-            considered.append(ranking.considered)
+    clock = GcClock()
+    gc.callbacks.append(clock)
+    try:
+        for _ in range(repeat):
+            for pid in patients:
+                t0, c0 = time.perf_counter(), time.process_time()
+                ranking = app.engine.rank_trials(fhir_id(pid), limit=10, index_date=INDEX)
+                seconds.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+                considered.append(ranking.considered)
+    finally:
+        gc.callbacks.remove(clock)
     ordered = sorted(seconds)
     return {
         "calls": len(seconds),
@@ -138,6 +162,9 @@ def time_calls(app: Any, patients: list[str], repeat: int) -> dict[str, Any]:
         "cpu_p50_ms": round(statistics.median(cpu) * 1000, 1),
         "cpu_p95_ms": _p95_ms(sorted(cpu)),
         "trials_passing_hard_filters_mean": round(statistics.fmean(considered), 1),
+        "gc_collections_by_generation": clock.collections,
+        "gc_cpu_ms_by_generation": [round(s * 1000, 1) for s in clock.cpu_seconds],
+        "gc_tracked_objects_at_end": len(gc.get_objects()),
     }
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 from matcher.embeddings import Embedder
 from matcher.errors import InvalidInput
@@ -47,6 +51,25 @@ def _min_max(scores: dict[str, float], ids: list[str]) -> dict[str, float]:
     return {i: ((scores[i] - lo) / span if span > 0 else 1.0) if i in scores else 0.0 for i in ids}
 
 
+def best(matches: Iterable[Match], limit: int) -> list[Match]:
+    """`order(list(matches))[:limit]`, holding few matches at a time.
+
+    Why: a full-depth RankTrials evaluates ~800 trials of ~40 criteria each. Kept to the end,
+    those results outlived the young garbage collections, and each request moved ~100,000
+    objects into the oldest generation, so every two or three requests Python collected the
+    whole heap (the warm caches: ~900,000 objects, ~0.5 s). Pruned as they come, the losers
+    die young. Same answer: `order` is a stable sort, so the head of a sorted prefix followed
+    by the later matches, in arrival order, sorts exactly as all the matches would.
+    """
+    kept: list[Match] = []
+    prune_at = limit + max(8, limit // 4)
+    for match in matches:
+        kept.append(match)
+        if len(kept) >= prune_at:
+            kept = order(kept)[:limit]
+    return order(kept)[:limit]
+
+
 def relevance(query: Query, hits: list[Hit], similarity: Retriever | None) -> dict[str, float]:
     """Relevance of each candidate in [0, 1] within the request.
 
@@ -84,6 +107,10 @@ class MatchingEngine:
         self._lock = threading.Lock()
         self._context_cache: OrderedDict[tuple[str, int], list[CriterionContext]] = OrderedDict()
         self._trial_cache: dict[str, Trial] = {}
+        # One array per distinct criterion vector (see `_interned`), alive while a context is.
+        self._vectors: weakref.WeakValueDictionary[
+            tuple[str, tuple[int, ...], tuple[int, ...], bytes], np.ndarray
+        ] = weakref.WeakValueDictionary()
         self._trials_generation: int | None = None
         self._patient_similarity = patient_similarity  # vector retrievers scoring relevance
         self._trial_similarity = trial_similarity
@@ -122,17 +149,34 @@ class MatchingEngine:
             if found is not None:
                 self._context_cache.move_to_end(key)
                 return found
-        contexts = self._contexts(trial.criteria)
+        contexts = self._contexts(trial.criteria, tuple(trial.conditions))
         with self._lock:
             self._context_cache[key] = contexts
             while len(self._context_cache) > CONTEXT_CACHE_TRIALS:
                 self._context_cache.popitem(last=False)
         return contexts
 
-    def _contexts(self, criteria: list[Criterion]) -> list[CriterionContext]:
+    def _interned(self, vector: np.ndarray) -> np.ndarray:
+        """The one array holding this vector's value. The same criterion text recurs across
+        trials ("pregnant or breastfeeding"), and PatientConcepts memoises a request's concept
+        matches by the vector's identity (hashing its bytes on every call costs more than the
+        memo saves), so equal vectors must be one object for the memo to see them as one."""
+        key = (vector.dtype.str, vector.shape, vector.strides, vector.tobytes())
+        with self._lock:
+            found = self._vectors.get(key)
+            if found is None:
+                self._vectors[key] = found = vector
+        return found
+
+    def _contexts(
+        self, criteria: list[Criterion], conditions: tuple[str, ...] = ()
+    ) -> list[CriterionContext]:
         texts = {c.id: c.match_text for c in criteria}
-        vectors = concept_vectors(self._embedder, texts)
-        return [self._evaluator.context(c, vectors.get(c.id)) for c in criteria]
+        vectors = {
+            key: self._interned(vector)
+            for key, vector in concept_vectors(self._embedder, texts).items()
+        }
+        return [self._evaluator.context(c, vectors.get(c.id), conditions) for c in criteria]
 
     def evaluate_criteria(
         self, patient_id: str, criteria: list[Criterion], index_date: date | None = None
@@ -189,7 +233,7 @@ class MatchingEngine:
         scores = relevance(query, hits, self._patient_similarity)
         records = self._store.get_patients([h.id for h in hits])
         contexts = self._trial_contexts(trial)
-        matches = [
+        matches = (
             self._evaluate(
                 trial,
                 contexts,
@@ -199,9 +243,9 @@ class MatchingEngine:
             )
             for h in hits
             if h.id in records
-        ]
-        ordered = [m for m in order(matches) if not verdicts or m.verdict in verdicts]
-        return Ranking(ordered[:limit], len(allowed))
+        )
+        wanted = (m for m in matches if not verdicts or m.verdict in verdicts)
+        return Ranking(best(wanted, limit), len(allowed))
 
     def rank_trials(
         self,
@@ -227,7 +271,7 @@ class MatchingEngine:
         hits = self._trials.search(query, depth)
         scores = relevance(query, hits, self._trial_similarity)
         trials = self._get_trials([h.id for h in hits])
-        matches = [
+        matches = (
             self._evaluate(
                 trials[h.id],
                 self._trial_contexts(trials[h.id]),
@@ -237,5 +281,5 @@ class MatchingEngine:
             )
             for h in hits
             if h.id in trials
-        ]
-        return Ranking(order(matches)[:limit], len(allowed))
+        )
+        return Ranking(best(matches, limit), len(allowed))
