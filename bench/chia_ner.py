@@ -1,4 +1,4 @@
-"""Throughput of the entity pipeline (criteria tokenizer, tok2vec, ner, chia_rules).
+"""Throughput of the entity pipeline (criteria tokenizer, ner (MiniLM tagger), chia_rules).
 
 Runs `nlp.ner.extract_entities` (the call the criteria parser makes, `nlp.pipe` batching) over
 Chia criterion lines, a few rounds, and writes criteria/s and words/s to

@@ -3,13 +3,15 @@
 API (nothing is loaded at import time):
 
 - `load_ner(path=None) -> spacy.Language`: the shipped pipeline (`nlp/models/chia_ner`:
-  criteria tokenizer, tok2vec, ner, chia_rules), cached per path, offline.
+  criteria tokenizer, ner = `minilm_ner` (all-MiniLM-L6-v2 fine-tuned as a BIO tagger, see
+  `nlp.ner.tagger`), chia_rules), cached per path, offline.
 - `extract_entities(texts, nlp=None, batch_size=128) -> list[list[Entity]]`: one list per
   text of `Entity(type, start, end, text, source)`, offsets into that text, batched through
   `nlp.pipe`.
 
 Labels: Condition, Drug, Procedure, Measurement, Observation, Person, Value, Temporal, Device,
-Negation, Qualifier, Multiplier. Training: `make train-ner` (see `nlp.ner.train`).
+Negation, Qualifier, Multiplier. Training: `make train-ner` (see `nlp.ner.train`,
+`nlp.ner.finetune`).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class Entity:
 
 
 def load_ner(path: str | Path | None = None) -> Language:
-    """The entity pipeline (tokenizer, tok2vec, ner, rules), cached per resolved path."""
+    """The entity pipeline (tokenizer, ner, rules), cached per resolved path."""
     model = Path(path) if path is not None else MODEL_DIR
     return _load(str(model.resolve()))
 
@@ -43,6 +43,7 @@ def _load(model: str) -> Language:
     import spacy
 
     import nlp.ner.components  # registers our spaCy factories
+    import nlp.ner.tagger  # registers minilm_ner
     import nlp.ner.tokenizer  # noqa: F401  (registers the tokenizer)
 
     if not (Path(model) / "config.cfg").is_file():
