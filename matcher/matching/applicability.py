@@ -55,6 +55,7 @@ class Qualifiers:
     `phrases` are severity/control words ("uncontrolled") a record rarely states. `governors`
     make the concept the object of something else ("chemotherapy for breast cancer",
     "hypersensitivity to thalidomide"): the record showing the concept does not show that.
+    `trailers` right after the concept restrict it ("amyloidosis secondary to RA"), and
     `changes` make a numeric limit a change rather than a level ("weight loss of > 5 kg").
     """
 
@@ -67,41 +68,45 @@ class Qualifiers:
 
     def before(self, text: str, concept: str) -> str | None:
         """The qualifier standing just before `concept` in `text` (or inside it), if any."""
-        lowered, target = text.lower(), concept.lower()
-        at = lowered.find(target)
-        scope = target if at < 0 else lowered[max(0, at - self.window_chars) : at] + target
+        head, target, _ = _around(text, concept)
+        scope = head[-self.window_chars :] + target
         return next((q for q in self.phrases if re.search(rf"\b{re.escape(q)}\b", scope)), None)
 
     def governor(self, text: str, concept: str) -> str | None:
         """The governing phrase that ends right before `concept` (skipping filler words such
         as "any" or "the current"), if any: "prior therapy for [breast cancer]" -> "for"."""
-        lowered, target = text.lower(), concept.lower()
-        at = lowered.find(target)
-        if at <= 0:
-            return None
-        words = re.findall(r"[a-z0-9']+", lowered[max(0, at - 80) : at])
+        head, _, _ = _around(text, concept)
+        words = re.findall(r"[a-z0-9']+", head[-80:])
         while words and words[-1] in self.fillers:
             words.pop()
         tail = " ".join(words)
-        return next((g for g in self.governors if _governs(g, tail)), None)
+        return next((g for g in self.governors if tail and _governs(g, tail)), None)
 
     def trailer(self, text: str, concept: str) -> str | None:
-        """A restricting phrase right after `concept`: "amyloidosis [secondary to] RA"."""
-        lowered, target = text.lower(), concept.lower()
-        at = lowered.find(target)
-        if at < 0:
-            return None
-        rest = lowered[at + len(target) :].lstrip(" ,")
+        """A restricting phrase right after `concept`, with the words that follow it:
+        "amyloidosis [secondary to rheumatoid arthritis]"."""
+        _, _, rest = _around(text, concept)
+        rest = rest.lstrip(" ,")
         for t in self.trailers:
             m = re.match(rf"{re.escape(t)}\b(?:\s+[\w'-]+){{0,2}}", rest)
             if m:
-                return m.group()  # with what follows: "secondary to rheumatoid arthritis"
+                return m.group()
         return None
 
     def change(self, text: str) -> str | None:
         """A change word the numeric criterion states ("weight gain of more than 5 kg")."""
         lowered = text.lower()
         return next((w for w in self.changes if re.search(rf"\b{re.escape(w)}\b", lowered)), None)
+
+
+def _around(text: str, concept: str) -> tuple[str, str, str]:
+    """(lower-cased text before the concept, the concept, text after it); a concept not found
+    in the text has nothing around it."""
+    lowered, target = text.lower(), concept.lower()
+    at = lowered.find(target)
+    if at < 0:
+        return "", target, ""
+    return lowered[:at], target, lowered[at + len(target) :]
 
 
 def _governs(phrase: str, tail: str) -> bool:

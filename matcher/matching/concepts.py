@@ -165,7 +165,7 @@ class Synonyms:
         return list(dict.fromkeys(out))
 
 
-def _names(concept: frozenset[str], fact: frozenset[str]) -> bool:
+def names_concept(concept: frozenset[str], fact: frozenset[str]) -> bool:
     """Whether a fact with these tokens names the concept (or a more specific form of it)."""
     core = concept - HEADS
     if not core or not core <= fact:
@@ -310,7 +310,7 @@ class PatientConcepts:
                 hits[i] = ConceptHit(facts[0], 1.0, "code")
                 continue
             fact_tokens = self._tokens[i]
-            if fact_tokens and any(_names(vt, fact_tokens) for vt in variant_tokens):
+            if fact_tokens and any(names_concept(vt, fact_tokens) for vt in variant_tokens):
                 hits[i] = ConceptHit(facts[0], 0.95, "lexical")
             elif self._specific[i] and any(
                 self._loose[i] <= vt and len(vt - fact_tokens - HEADS) <= 2 for vt in variant_tokens

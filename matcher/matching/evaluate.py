@@ -26,8 +26,8 @@ from matcher.matching.concepts import (
     PatientConcepts,
     Synonyms,
     content_tokens,
+    names_concept,
 )
-from matcher.matching.concepts import _names as names_concept  # TODO public after latency work
 from matcher.matching.units import UnitTable, compare, compare_stated
 from matcher.model import (
     Assertion,
@@ -207,6 +207,7 @@ class CriterionEvaluator:
         self._config = config
         self._applicability = applicability
         self._qualifiers = qualifiers or Qualifiers()
+        self._last_targets: tuple[tuple[str, ...], tuple[frozenset[str], ...]] = ((), ())
 
     def context(
         self,
@@ -223,9 +224,6 @@ class CriterionEvaluator:
             variants = [*variants, *self.synonyms.variants(bare)]
         tokens = list(dict.fromkeys(t for t in map(content_tokens, variants) if t))
         concept = criterion.concept.text if criterion.concept else None
-        targets = {
-            t for c in conditions for t in map(content_tokens, self.synonyms.variants(c)) if t
-        }
         return CriterionContext(
             criterion,
             vector,
@@ -239,8 +237,20 @@ class CriterionEvaluator:
             ),
             self._qualifiers.governor(criterion.text, concept) if concept else None,
             self._qualifiers.change(criterion.text) if criterion.value is not None else None,
-            tuple(sorted(targets, key=sorted)),
+            self._targets(conditions),
         )
+
+    def _targets(self, conditions: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+        """Content tokens of a trial's conditions and their synonyms: the same for all of a
+        trial's criteria, so computed once per trial (the last trial's answer is kept; one
+        tuple, read and replaced whole, so server threads never see half of one)."""
+        last = self._last_targets
+        if last[0] == conditions:
+            return last[1]
+        found = {t for c in conditions for t in map(content_tokens, self.synonyms.variants(c)) if t}
+        targets = tuple(sorted(found, key=sorted))
+        self._last_targets = (conditions, targets)
+        return targets
 
     def evaluate(
         self, ctx: CriterionContext, patient: PatientConcepts, index_date: date

@@ -105,32 +105,14 @@ def ship(best: Path, target: Path) -> float:
     pipeline = spacy.load(best)
     if "chia_rules" not in pipeline.pipe_names:
         pipeline.add_pipe("chia_rules", last=True)
-    pipeline.meta.update(
-        {
-            "name": "chia_ner",
-            "version": "1.0.0",
-            "description": "Entities of eligibility criteria (trialmatch); trained on the "
-            "train part of Chia dev, static vectors distilled from all-MiniLM-L6-v2",
-            "license": "CC-BY-4.0 (trained on Chia, Kury et al. 2020); vectors derived "
-            "from all-MiniLM-L6-v2 (Apache-2.0)",
-            "sources": [
-                {"name": "Chia", "license": "CC BY 4.0"},
-                {"name": "all-MiniLM-L6-v2", "license": "Apache-2.0"},
-            ],
-        }
+    return ship_pipeline(
+        pipeline,
+        target,
+        "Entities of eligibility criteria (trialmatch); trained on the train part of Chia dev, "
+        "static vectors distilled from all-MiniLM-L6-v2",
+        version="1.0.0",
+        derived="vectors derived",
     )
-    staging = target.with_name(target.name + ".new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    pipeline.to_disk(staging)
-    size = dir_size_mb(staging)
-    if size > MAX_MODEL_MB:
-        shutil.rmtree(staging)
-        raise SystemExit(f"model is {size:.1f} MB, over the {MAX_MODEL_MB:.0f} MB budget")
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-    return size
 
 
 def chia_dir(data: Path) -> Path:
@@ -148,14 +130,23 @@ def uses_vectors(config: Path, overrides: dict[str, object]) -> bool:
     return bool(cfg["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"])
 
 
-def ship_pipeline(pipeline, target: Path, description: str) -> float:
-    """Write a pipeline into the package (staged, then swapped in); refuses one over budget."""
+def ship_pipeline(
+    pipeline,
+    target: Path,
+    description: str,
+    version: str = "2.0.0",
+    derived: str = "encoder fine-tuned",
+) -> float:
+    """Write a pipeline into the package (staged, then swapped in); refuses one over budget.
+
+    `derived` says what of all-MiniLM-L6-v2 the model carries (CNN: distilled vectors; tagger:
+    the fine-tuned encoder), for the licence line."""
     pipeline.meta.update(
         {
             "name": "chia_ner",
-            "version": "2.0.0",
+            "version": version,
             "description": description,
-            "license": "CC-BY-4.0 (trained on Chia, Kury et al. 2020); encoder fine-tuned "
+            "license": f"CC-BY-4.0 (trained on Chia, Kury et al. 2020); {derived} "
             "from all-MiniLM-L6-v2 (Apache-2.0)",
             "sources": [
                 {"name": "Chia", "license": "CC BY 4.0"},
@@ -183,9 +174,7 @@ def run_tagger(args: argparse.Namespace, chia: Path) -> Path | None:
     from nlp.chia.split import split_of
     from nlp.ner.finetune import Settings, assemble, train
 
-    settings = Settings(
-        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed
-    )
+    settings = Settings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
     docs = load_dir(chia)
     parts = ("train",) if args.select else ("train", "tune")
     criteria = [c for d in docs if split_of(d.trial_id) in parts for c in d.criteria]

@@ -19,8 +19,8 @@ from matcher.matching.concepts import (
     HEADS,
     ConceptHit,
     PatientConcepts,
-    _names,
     content_tokens,
+    names_concept,
 )
 from matcher.matching.engine import EngineConfig, MatchingEngine, best
 from matcher.matching.rank import order
@@ -91,7 +91,7 @@ def reference_match(
             hits[i] = ConceptHit(of_kind[0], 1.0, "code")
             continue
         ft = tokens[i]
-        if ft and any(_names(vt, ft) for vt in variant_tokens):
+        if ft and any(names_concept(vt, ft) for vt in variant_tokens):
             hits[i] = ConceptHit(of_kind[0], 0.95, "lexical")
         elif (ft - GENERIC - HEADS) and any(
             ft - HEADS <= vt and len(vt - ft - HEADS) <= 2 for vt in variant_tokens

@@ -26,6 +26,24 @@ PS, PR, CO, OT = (Category.PERFORMANCE_STATUS, Category.PREGNANCY, Category.CONS
 # text -> [(category, concept, negated, comparator, value, value_high, unit, window_days)]
 CASES = [
     # ages in all forms
+    ("Age≥ 40years old", [(D, "age", False, ">=", 40, None, "years", None)]),
+    (
+        "Greater than or equal to (≥) 18 years old",
+        [(D, "age", False, ">=", 18, None, "years", None)],
+    ),
+    ("Aged 6 months+", [(D, "age", False, ">=", 0.5, None, "years", None)]),
+    ("patient 18 years old and more", [(D, "age", False, ">=", 18, None, "years", None)]),
+    ("≥ Age 12 years at the Screening Visit", [(D, "age", False, ">=", 12, None, "years", None)]),
+    (
+        "aged 18 years and less than 80 years of age",
+        [(D, "age", False, "between", 18, 80, "years", None)],
+    ),
+    ("from birth to 80 years of age", [(D, "age", False, "<=", 80, None, "years", None)]),
+    ("Subjects between the ages of 8 and 65", [(D, "age", False, "between", 8, 65, "years", None)]),
+    ("Aged 8 and 12 years", [(D, "age", False, "between", 8, 12, "years", None)]),
+    # ... and what is not the patient's age
+    ("Bone age no greater than 11", [(OT, None, False, "", None, None, "", None)]),
+    ("1 year post-menopausal", [(OT, None, False, "", None, None, "", None)]),
     ("18 years or older", [(D, "age", False, ">=", 18, None, "years", None)]),
     ("Aged 18-75 years", [(D, "age", False, "between", 18, 75, "years", None)]),
     ("≥ 18 years of age", [(D, "age", False, ">=", 18, None, "years", None)]),
@@ -48,6 +66,11 @@ CASES = [
         [(PR, "contraception", False, "", None, None, "", None)],
     ),
     # labs: ranges with units, x ULN, thousands separators, 10^9/L
+    ("Minimum weight of 40 kg", [(L, "weight", False, ">=", 40, None, "kg", None)]),
+    (
+        "AST > 3 times normal",
+        [(L, "aspartate aminotransferase", False, ">", 3, None, "x ULN", None)],
+    ),
     ("HbA1c between 7% and 10%", [(L, "hemoglobin a1c", False, "between", 7, 10, "%", None)]),
     ("Glycated hemoglobin 7.5%-9%", [(L, "hemoglobin a1c", False, "between", 7.5, 9, "%", None)]),
     ("Serum creatinine > 1.5 mg/dL", [(L, "creatinine", False, ">", 1.5, None, "mg/dL", None)]),

@@ -583,27 +583,29 @@ NOTE_RADIOTHERAPY = dataclasses.replace(
     fact(FactKind.NOTE_MENTION, "radiotherapy", start="2020-06-01"),
     sentence="She is s/p radiotherapy.",
 )
+CHEMO_FOR_BREAST_CANCER = crit(
+    Category.CONDITION,
+    "breast cancer",
+    kind=CriterionKind.EXCLUSION,
+    text="Prior chemotherapy for breast cancer",
+)
+ANOTHER_MALIGNANCY = crit(
+    Category.CONDITION,
+    "malignancy",
+    kind=CriterionKind.EXCLUSION,
+    text="History of another malignancy within 5 years",
+)
 CONTEXT_CASES = [
     # (criterion, patient, the trial's conditions, expected outcome, words in the reason)
     (  # the concept is what a therapy was for: the record shows the disease, not the therapy
-        crit(
-            Category.CONDITION,
-            "breast cancer",
-            kind=CriterionKind.EXCLUSION,
-            text="Prior chemotherapy for breast cancer",
-        ),
+        CHEMO_FOR_BREAST_CANCER,
         patient(BREAST_CANCER, gender="female"),
         (),
         Outcome.UNKNOWN,
         "the criterion is about chemotherapy",
     ),
     (  # ... but absence of the disease still rules out therapy for it
-        crit(
-            Category.CONDITION,
-            "breast cancer",
-            kind=CriterionKind.EXCLUSION,
-            text="Prior chemotherapy for breast cancer",
-        ),
+        CHEMO_FOR_BREAST_CANCER,
         patient(
             fact(FactKind.NOTE_MENTION, "breast cancer", assertion=Assertion.ABSENT),
             gender="female",
@@ -625,12 +627,7 @@ CONTEXT_CASES = [
         "hypersensitivity",
     ),
     (  # the trial studies breast cancer: having it does not exclude
-        crit(
-            Category.CONDITION,
-            "malignancy",
-            kind=CriterionKind.EXCLUSION,
-            text="History of another malignancy within 5 years",
-        ),
+        ANOTHER_MALIGNANCY,
         patient(BREAST_CANCER, gender="female"),
         ("Breast Cancer",),
         Outcome.UNKNOWN,
@@ -649,12 +646,7 @@ CONTEXT_CASES = [
         "which the trial studies",
     ),
     (  # without that link the same record excludes
-        crit(
-            Category.CONDITION,
-            "malignancy",
-            kind=CriterionKind.EXCLUSION,
-            text="History of another malignancy within 5 years",
-        ),
+        ANOTHER_MALIGNANCY,
         patient(BREAST_CANCER, gender="female"),
         ("Asthma",),
         Outcome.MET,

@@ -27,6 +27,8 @@ def parser():
         # A duration misread as an age must not become a hard filter.
         ("Less than 84 days from mastectomy", (None, None)),
         ("Randomised within 12 weeks of surgery", (None, None)),
+        ("Patients may receive up to four weeks of tamoxifen therapy", (None, None)),
+        ("Patients have fever more than one week", (None, None)),
     ],
 )
 def test_age_bounds(parser, text: str, expected: tuple[float | None, float | None]) -> None:

@@ -119,8 +119,10 @@ class AgeExtractor(Extractor):
         lead = _LEAD.search(before)  # "<= age 50", "from birth to 80 years", "between the ages"
         if m.group("h"):
             high = round(float(m.group("h")) * scale, 4)
-            # "aged 8 and 12 years", "18 years and < 80", "between the ages of 8 and 65"
-            if high > low and (m.group("conn") != "and" or m.group("cmp") != "<"):
+            # "aged 8 and 12 years", "18 years and < 80", "between the ages of 8 and 65" are
+            # ranges; "< 18 and > 65" lies outside one, so it stays a one-sided bound.
+            outside = (m.group("cmp") or "").startswith("<")
+            if high > low and not outside:
                 return self.make(
                     p,
                     "age",
