@@ -61,6 +61,8 @@ class HeadingRules(StrictModel):
     inline_labels: list[Regex]
     sentence_split_min_chars: int
     sentence_min_chars: int
+    glued_list_min_chars: int
+    glued_list_min_statements: int
 
 
 class PhraseSymbol(StrictModel):
@@ -98,6 +100,7 @@ class CommonRules(StrictModel):
 class AgeRules(StrictModel):
     context: Regex
     blockers: Regex
+    definitions: Regex
     units: dict[Literal["years", "months", "weeks", "days"], Regex]
 
 

@@ -41,7 +41,7 @@ from matcher.evaluation.data import LABELS, CriterionPair
 from matcher.evaluation.topics import Topic, fhir_id
 from matcher.evaluation.workspace import Manifest, Workbench, ingest_topics
 from matcher.matching.rank import grouped
-from matcher.model import Criterion, CriterionKind, CriterionResult, Outcome
+from matcher.model import Category, Criterion, CriterionKind, CriterionResult, Outcome
 
 HEADINGS = {"inclusion": "Inclusion Criteria:", "exclusion": "Exclusion Criteria:"}
 LABEL_OF = {
@@ -79,9 +79,28 @@ def combine(results: list[CriterionResult], kind: CriterionKind) -> Outcome:
     return Outcome.NOT_MET if all(o == Outcome.NOT_MET for o in relevant) else Outcome.UNKNOWN
 
 
-def label_for(outcome: Outcome, criterion_type: str, closed_world: bool = False) -> str:
+# Parts about what a note states only when it was measured: silence about them is not absence.
+UNDOCUMENTED_WHEN_ABSENT = frozenset({Category.LAB})
+
+
+def label_for(
+    outcome: Outcome,
+    criterion_type: str,
+    closed_world: bool = False,
+    categories: Iterable[Category] = (),
+) -> str:
+    """The experts' label for an outcome.
+
+    Closed world reads a note's silence about an exclusion as "not excluded", as the
+    annotators do for conditions, drugs and procedures. It does not for an exclusion made only
+    of lab thresholds: a note that gives no creatinine says nothing about it, and the
+    annotators call that "not enough information" (criterion annotations, both patient halves:
+    12 of 16 such UNKNOWN exclusions).
+    """
     if closed_world and criterion_type == "exclusion" and outcome == Outcome.UNKNOWN:
-        return "not excluded"
+        kinds = set(categories)
+        if not kinds or not kinds <= UNDOCUMENTED_WHEN_ABSENT:
+            return "not excluded"
     return LABEL_OF[criterion_type][outcome]
 
 
@@ -128,6 +147,10 @@ def evidence_sentences(
             elif ev.source.startswith("Patient/"):
                 out |= _demographic_sentences(note, sentences)
     return out
+
+
+def _categories(criteria: list[Criterion]) -> list[Category]:
+    return [c.category for c in criteria]
 
 
 def parse_criterion(bench: Workbench, pair: CriterionPair) -> list[Criterion]:
@@ -198,7 +221,9 @@ def evaluate_criteria(
             results = bench.engine.evaluate_criteria(fhir_id(patient_key), criteria, index_date)
         outcome = combine(results, CriterionKind(pair.criterion_type))
         open_label = label_for(outcome, pair.criterion_type, closed_world=False)
-        closed_label = label_for(outcome, pair.criterion_type, closed_world=True)
+        closed_label = label_for(
+            outcome, pair.criterion_type, closed_world=True, categories=_categories(criteria)
+        )
         predicted = closed_label if closed_world else open_label
         correct["open"] += open_label == pair.label
         correct["closed"] += closed_label == pair.label

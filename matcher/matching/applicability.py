@@ -76,11 +76,26 @@ class Qualifiers:
         """The governing phrase that ends right before `concept` (skipping filler words such
         as "any" or "the current"), if any: "prior therapy for [breast cancer]" -> "for"."""
         head, _, _ = _around(text, concept)
+        found = self._governing(head)
+        bracket = head.rfind("(")
+        if found is None and bracket >= 0 and ")" not in head[bracket:]:
+            # "resistant to any of the study drugs (isoniazid, rifampin)": the items of a
+            # bracketed list share the governor of the phrase the brackets spell out.
+            found = self._governing(head[:bracket], slack=5)
+        return found
+
+    def _governing(self, head: str, slack: int = 0) -> str | None:
+        """The governor ending `head` (after filler words), or up to `slack` words earlier."""
         words = re.findall(r"[a-z0-9']+", head[-80:])
-        while words and words[-1] in self.fillers:
+        for _ in range(slack + 1):
+            while words and words[-1] in self.fillers:
+                words.pop()
+            tail = " ".join(words)
+            found = next((g for g in self.governors if tail and _governs(g, tail)), None)
+            if found is not None or not words:
+                return found
             words.pop()
-        tail = " ".join(words)
-        return next((g for g in self.governors if tail and _governs(g, tail)), None)
+        return None
 
     def trailer(self, text: str, concept: str) -> str | None:
         """A restricting phrase right after `concept`, with the words that follow it:

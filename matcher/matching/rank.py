@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -60,6 +61,11 @@ class RankWeights:
 
     tier_weight: float = 0.3
     inclusion_weight: float = 0.1  # times the share of inclusions MET
+    # Each requirement left UNKNOWN is one more chance to fail once a coordinator checks it,
+    # so a trial that leaves many open is less likely to take the patient than one that
+    # leaves few; the log keeps a 40-criterion protocol from sinking by its length alone.
+    unknown_weight: float = 0.0  # times ln(1 + inclusion requirements UNKNOWN)
+    unknown_exclusion_weight: float = 0.0  # times ln(1 + exclusion requirements UNKNOWN)
 
 
 def build_match(
@@ -76,7 +82,15 @@ def build_match(
     met = sum(o == Outcome.MET for o in inclusions)
     v = verdict(results)
     fraction = met / len(inclusions) if inclusions else 0.0
-    score = relevance + weights.tier_weight * TIER[v] + weights.inclusion_weight * fraction
+    open_inclusions = sum(o == Outcome.UNKNOWN for o in inclusions)
+    open_exclusions = sum(o == Outcome.UNKNOWN for o in grouped(results, CriterionKind.EXCLUSION))
+    score = (
+        relevance
+        + weights.tier_weight * TIER[v]
+        + weights.inclusion_weight * fraction
+        - weights.unknown_weight * math.log1p(open_inclusions)
+        - weights.unknown_exclusion_weight * math.log1p(open_exclusions)
+    )
     return Match(
         trial_id, patient_id, v, round(score, 6), round(relevance, 6), met, len(inclusions), results
     )

@@ -88,7 +88,7 @@ def split_item(flat: Flat, marker: str, rules: HeadingRules) -> list[Part]:
     """All criteria in one item, in order (at least one unless the item is empty)."""
     out: list[Part] = []
     for a, b in _enumerated(flat.text, marker):
-        for c, d, label in _pdq(flat.text, a, b, rules):
+        for c, d, label in _glued(flat.text, _pdq(flat.text, a, b, rules), rules):
             for e, f in _sentences(flat.text, c, d, rules):
                 code = _CODE.match(flat.text, e, f)
                 e = code.end() if code else e
@@ -156,6 +156,28 @@ def _pdq(text: str, a: int, b: int, rules: HeadingRules) -> Iterator[tuple[int, 
     for n, hit in enumerate(hits):
         end = hits[n + 1].start() if n + 1 < len(hits) else b
         yield from _statements(text, hit.end(), end, hit.group("label").strip())
+
+
+def _glued(
+    text: str, pieces: Iterator[tuple[int, int, str]], rules: HeadingRules
+) -> Iterator[tuple[int, int, str]]:
+    """Cut long unlabelled pieces that are whole lists glued into one paragraph.
+
+    Some registry exports join a protocol's bullet lines with spaces ("... are eligible
+    Karnofsky performance status of >= 60% Patients - both males ..."): one "criterion" of
+    2,000 characters whose parts then all share one verdict. Such a piece is cut where new
+    statements start, but only when that yields many statements: in an ordinary long sentence
+    one capitalised name ("treated Stage I cancer") would otherwise cut it wrongly.
+    """
+    for a, b, label in pieces:
+        if label or b - a < rules.glued_list_min_chars:
+            yield a, b, label
+            continue
+        cuts = list(_statements(text, a, b, label))
+        if len(cuts) < rules.glued_list_min_statements:
+            yield a, b, label
+            continue
+        yield from cuts
 
 
 def _statements(text: str, a: int, b: int, label: str) -> Iterator[tuple[int, int, str]]:

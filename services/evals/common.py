@@ -57,8 +57,9 @@ def build_workspace(args: argparse.Namespace, cache_dir: Path) -> tuple[Any, Any
         shutil.rmtree(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     config = load_config(args.config, {"storage": {"data_dir": str(cache_dir)}})
-    # Everything that shapes stored data except where it is stored and how it is served.
-    settings = config.model_dump_json(exclude={"storage", "server"})
+    # Everything that shapes stored data: not where it is stored, how it is served, or how
+    # matching weighs it (matching runs on every evaluation; tuning it must not re-prepare).
+    settings = config.model_dump_json(exclude={"storage", "server", "matching"})
     app = build_app(config)
     return app, Manifest(cache_dir / "manifest.json"), code_fingerprint(settings)
 

@@ -270,7 +270,18 @@ def test_defining_lab_values_are_alternatives_to_the_condition(parser: CriteriaP
     assert [c.group for c in hba1c] == [""]  # a plain threshold stays a requirement
 
 
-def test_conditional_age_clause_is_not_an_age_bound(parser: CriteriaPipeline) -> None:
-    text = "Inclusion Criteria:\n- For participants aged 55 years or older, a history of CVD"
-    criteria = parser.parse(text)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "For participants aged 55 years or older, a history of CVD",
+        "For minor patients (ages 12 to 17 years), the ICF must be signed by a parent",
+        "At least 15% reversibility and a 200 mL increase in FEV1 (patients age 18 and older)",
+        "Definition of childbearing potential: women until 1 year after menopause or aged "
+        "54 years or older",
+        "A female subject is considered postmenopausal if aged 55 years or older",
+        "The procedure will be explained to subjects age 8-17 years with consent from a parent",
+    ],
+)
+def test_conditional_age_clause_is_not_an_age_bound(parser: CriteriaPipeline, text: str) -> None:
+    criteria = parser.parse("Inclusion Criteria:\n- " + text)
     assert not [c for c in criteria if c.concept and c.concept.text == "age"]

@@ -17,7 +17,7 @@ from matcher.evaluation.criteria import (
 )
 from matcher.evaluation.data import CriterionPair
 from matcher.evaluation.trec import complete_ranking
-from matcher.model import Criterion, CriterionKind, CriterionResult, Evidence, Outcome
+from matcher.model import Category, Criterion, CriterionKind, CriterionResult, Evidence, Outcome
 
 INC, EXC = CriterionKind.INCLUSION, CriterionKind.EXCLUSION
 M, N, U, NA = Outcome.MET, Outcome.NOT_MET, Outcome.UNKNOWN, Outcome.NOT_APPLICABLE
@@ -70,6 +70,22 @@ LABEL_CASES = [
 @pytest.mark.parametrize(("outcome", "kind", "closed", "expected"), LABEL_CASES)
 def test_label_for(outcome, kind, closed, expected):
     assert label_for(outcome, kind, closed) == expected
+
+
+LAB, COND = Category.LAB, Category.CONDITION
+CLOSED_WORLD_CATEGORY_CASES = [
+    ([LAB], "not enough information"),  # a note's silence about a lab value is not absence
+    ([LAB, LAB], "not enough information"),
+    ([LAB, COND], "not excluded"),  # the condition part would have been documented
+    ([COND], "not excluded"),
+    ([], "not excluded"),
+]
+
+
+@pytest.mark.parametrize(("categories", "expected"), CLOSED_WORLD_CATEGORY_CASES)
+def test_closed_world_by_category(categories, expected):
+    assert label_for(U, "exclusion", True, categories) == expected
+    assert label_for(U, "exclusion", False, categories) == "not enough information"
 
 
 NOTE = "0. A 45-year-old man presents with chest pain.\n1. He has diabetes.\n2. He denies smoking."

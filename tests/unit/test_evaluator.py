@@ -770,6 +770,42 @@ CONTEXT_CASES = [
         Outcome.NOT_MET,
         "recorded as absent",
     ),
+    (  # the items of a bracketed list share the governor of the phrase they spell out
+        crit(
+            Category.MEDICATION,
+            "isoniazid",
+            kind=CriterionKind.EXCLUSION,
+            text="Tuberculosis resistant to any of the study drugs (isoniazid, rifampin)",
+        ),
+        patient(fact(FactKind.MEDICATION, "isoniazid")),
+        (),
+        Outcome.UNKNOWN,
+        "resistant to",
+    ),
+    (  # a bracket that only names the concept governs nothing
+        crit(
+            Category.MEDICATION,
+            "isoniazid",
+            kind=CriterionKind.EXCLUSION,
+            text="Current treatment with a first-line drug (isoniazid)",
+        ),
+        patient(fact(FactKind.MEDICATION, "isoniazid")),
+        (),
+        Outcome.MET,
+        "record shows isoniazid",
+    ),
+    (  # a qualifier inside the concept the record does not state: not shown
+        crit(
+            Category.CONDITION,
+            "chronic abdominal pain",
+            kind=CriterionKind.EXCLUSION,
+            text="History of chronic abdominal pain",
+        ),
+        patient(fact(FactKind.CONDITION, "abdominal pain")),
+        (),
+        Outcome.UNKNOWN,
+        "not whether it is chronic",
+    ),
 ]
 
 

@@ -46,6 +46,7 @@ class AgeExtractor(Extractor):
     )
     context: ClassVar[re.Pattern[str]] = compile_ci(_R.context)
     blockers: ClassVar[re.Pattern[str]] = compile_ci(_R.blockers)
+    definitions: ClassVar[re.Pattern[str]] = compile_ci(_R.definitions)
 
     def extract(self, p: Prepared) -> list[Criterion]:
         text = p.norm
@@ -61,7 +62,7 @@ class AgeExtractor(Extractor):
         shift = 0
         if m is None and p.segment.context.lower().startswith("age"):
             m, shift = self.explicit.search("age " + text), 4
-        if m is None:
+        if m is None or self.definitions.search(text[: m.start()]):
             return []
         a, b = p.orig(max(m.start() - shift, 0), max(m.end() - shift, 0))
         while b > a and p.text[b - 1] in " ,;.":
