@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Protocol
 
@@ -93,22 +94,30 @@ def fill_from_criteria(trial: Trial) -> None:
     """
     lows: list[float] = []
     highs: list[float] = []
+    ranges: list[tuple[float, float]] = []  # per age criterion, unbounded sides as +-inf
     for c in trial.criteria:
         if c.kind != CriterionKind.INCLUSION or c.category != Category.DEMOGRAPHIC or not c.concept:
             continue
         if c.group or c.negated:
             continue
         if c.concept.text == "age" and c.value is not None:
+            low, high = -math.inf, math.inf
             if c.comparator in (">=", ">", "between"):
-                lows.append(c.value)
+                lows.append(low := c.value)
             if c.comparator == "between" and c.value_high is not None:
-                highs.append(c.value_high)
+                highs.append(high := c.value_high)
             elif c.comparator in ("<=", "<"):
-                highs.append(c.value)
+                highs.append(high := c.value)
+            ranges.append((low, high))
         elif (
             c.concept.text == "sex" and trial.sex == Sex.ALL and c.value_text in ("male", "female")
         ):
             trial.sex = Sex(c.value_text)
+    if ranges and max(lo for lo, _ in ranges) >= min(hi for _, hi in ranges):
+        # No age satisfies them all ("Under 65 years: ..." and "Age 65-70 years: ..."): they
+        # are cohorts, one of which the patient must fit, so only their union filters.
+        lows = [] if any(lo == -math.inf for lo, _ in ranges) else lows
+        highs = [] if any(hi == math.inf for _, hi in ranges) else highs
     if trial.min_age_years is None and lows:
         trial.min_age_years = min(lows)
     if trial.max_age_years is None and highs:

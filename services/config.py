@@ -73,8 +73,13 @@ class MatchingConfig(_Strict):
     concept_threshold: float = Field(0.78, gt=0, le=1)
     other_threshold: float = Field(0.80, gt=0, le=1)
     # Soft verdict tiers: one tier step is worth this much relevance (which spans [0, 1]).
-    tier_weight: float = Field(0.3, ge=0)
+    tier_weight: float = Field(0.4, ge=0)
     inclusion_weight: float = Field(0.1, ge=0)
+    # Cost of each requirement left UNKNOWN, times ln(1 + count): inclusions, exclusions.
+    unknown_weight: float = Field(0.15, ge=0)
+    unknown_exclusion_weight: float = Field(0.03, ge=0)
+    # ... and of each exclusion left UNKNOWN with evidence (a near miss), times ln(1 + count).
+    partial_exclusion_weight: float = Field(0.0, ge=0)
 
 
 class NotesConfig(_Strict):

@@ -134,7 +134,13 @@ def build_app(config: Config, embedder: Embedder | None = None) -> App:
         retrievers.trials,
         EngineConfig(
             matching.candidate_depth,
-            RankWeights(matching.tier_weight, matching.inclusion_weight),
+            RankWeights(
+                matching.tier_weight,
+                matching.inclusion_weight,
+                matching.unknown_weight,
+                matching.unknown_exclusion_weight,
+                matching.partial_exclusion_weight,
+            ),
         ),
         retrievers.patient_similarity,
         retrievers.trial_similarity,

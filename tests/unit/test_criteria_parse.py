@@ -167,6 +167,16 @@ CASES = [
         "Unable to comply with study procedures",
         [(CO, "compliance", True, "", None, None, "", None)],
     ),
+    *[
+        (text, [(CO, "compliance", False, "", None, None, "", None)])
+        for text in (
+            "Compliant with protocol procedures and available for clinical F/U",
+            "Willingness to participate and to complete all follow-up assessments",
+            "Willing to provide blood samples",
+            "Ability to take and retain oral medication",
+            "Patient is voluntary",
+        )
+    ],
     # must stay OTHER
     ("Life expectancy of at least 3 months", [(OT, None, False, "", None, None, "", None)]),
     (

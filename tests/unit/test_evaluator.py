@@ -567,6 +567,25 @@ def test_strict_tiers_by_weight() -> None:
     assert (eligible.inclusions_met, eligible.inclusions_total) == (1, 1)
 
 
+@pytest.mark.parametrize("open_a, open_b", [(1, 6), (0, 1), (2, 3)])
+def test_fewer_open_requirements_rank_first(open_a: int, open_b: int) -> None:
+    weights = RankWeights(unknown_weight=0.15, unknown_exclusion_weight=0.03)
+    met = [result(INC, Outcome.MET)]
+    a = build_match("t", "a", 0.5, met + [result(INC, Outcome.UNKNOWN)] * open_a, weights)
+    b = build_match("t", "b", 0.5, met + [result(INC, Outcome.UNKNOWN)] * open_b, weights)
+    assert order([b, a])[0] is a
+    # the same count of open exclusions weighs less than open inclusions
+    c = build_match("t", "c", 0.5, met + [result(EXC, Outcome.UNKNOWN)] * open_b, weights)
+    assert c.score > b.score
+
+
+def test_open_requirements_weigh_nothing_by_weight_zero() -> None:
+    weights = RankWeights(unknown_weight=0.0, unknown_exclusion_weight=0.0)
+    few = build_match("t", "a", 0.5, [result(INC, Outcome.UNKNOWN)], weights)
+    many = build_match("t", "b", 0.5, [result(INC, Outcome.UNKNOWN)] * 9, weights)
+    assert few.score == many.score
+
+
 def test_or_group_counts_once_in_the_inclusion_share() -> None:
     results = [
         result(INC, Outcome.MET, group="g"),

@@ -35,3 +35,34 @@ def test_age_bounds(parser, text: str, expected: tuple[float | None, float | Non
     trial = Trial("NCT00000001", criteria=parser.parse(f"Inclusion Criteria:\n- {text}"))
     fill_from_criteria(trial)
     assert (trial.min_age_years, trial.max_age_years) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # Separate bounds hold together.
+        (["Age 18 years or older", "Age 75 years or younger"], (18, 75)),
+        # Cohorts no one age can satisfy together: only their union filters.
+        (["Under 65 years: stage II disease", "Age 65-70 years: stage III disease"], (None, 70)),
+        (["Age 18-40 years (cohort A)", "Age 60-80 years (cohort B)"], (18, 80)),
+    ],
+)
+def test_age_cohorts(parser, lines: list[str], expected: tuple[float | None, float | None]) -> None:
+    text = "Inclusion Criteria:\n" + "\n".join(f"- {line}" for line in lines)
+    trial = Trial("NCT00000001", criteria=parser.parse(text))
+    fill_from_criteria(trial)
+    assert (trial.min_age_years, trial.max_age_years) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Postmenopausal women aged 50-75", "female"),
+        ("Men aged 18-65 and postmenopausal women to age 65", "all"),
+        ("Men only", "male"),
+    ],
+)
+def test_sex_filled(parser, text: str, expected: str) -> None:
+    trial = Trial("NCT00000001", criteria=parser.parse(f"Inclusion Criteria:\n- {text}"))
+    fill_from_criteria(trial)
+    assert trial.sex.value == expected

@@ -31,10 +31,14 @@ class SexExtractor(Extractor):
         text = p.norm
         if self.blockers.search(text):
             return []
+        named = {value for value, rx in self.rules if value != "all" and rx.search(text)}
         for value, rx in self.rules:
             m = rx.search(text)
             if m is None:
                 continue
+            if value != "all" and len(named) > 1:
+                # "men aged 18-65 and postmenopausal women to age 65": both may enrol
+                value = "all"
             if value == "all" or any(s.search(text) for s in self.shapes):
                 ref = ("Person", *p.orig(*m.span()))
                 return [self.make(p, "sex", value_text=value, refs=[ref])]
