@@ -94,6 +94,7 @@ class CommonRules(StrictModel):
     post_negation_cues: list[Regex]
     negation_terminators: list[Regex]
     phrase_stops: list[Regex]
+    status_negation: Regex
     definition_cues: list[Regex]
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from matcher.model import Category, Criterion, Entity
+from matcher.model import Category, Concept, Criterion, Entity
 from nlp.criteria.analysis import Prepared
 from nlp.criteria.extractors.base import Extractor
 from nlp.criteria.split import Segment
 from nlp.criteria.text import COMMON
 
 _DEFINITION = re.compile("|".join(f"(?:{c})" for c in COMMON.definition_cues), re.I)
+_STATUS_NEGATION = re.compile(COMMON.status_negation, re.I)
 _TRIM = " \t,;:.-("
 
 
@@ -65,10 +66,21 @@ class CriteriaBuilder:
                 )
             ]
         for crit in out:
+            negate_status_word(crit)
             crit.entities = _to_source(seg, crit.entities)
             if seg.group:
                 crit.group = f"seg:{seg.group}"
         return out
+
+
+def negate_status_word(crit: Criterion) -> None:
+    """ "Non-smoker" is the negation of "smoker": the concept a record can show."""
+    if crit.concept is None:
+        return
+    m = _STATUS_NEGATION.match(crit.concept.text.strip())
+    if m:
+        crit.concept = Concept(m.group("word"), crit.concept.codes)
+        crit.negated = not crit.negated
 
 
 def _first_position(found: list[Criterion]) -> float:

@@ -295,3 +295,25 @@ def test_defining_lab_values_are_alternatives_to_the_condition(parser: CriteriaP
 def test_conditional_age_clause_is_not_an_age_bound(parser: CriteriaPipeline, text: str) -> None:
     criteria = parser.parse("Inclusion Criteria:\n- " + text)
     assert not [c for c in criteria if c.concept and c.concept.text == "age"]
+
+
+@pytest.mark.parametrize(
+    ("concept", "negated", "expected"),
+    [
+        ("non smoker", False, ("smoker", True)),
+        ("Non-diabetic", False, ("diabetic", True)),
+        ("nonsmokers", True, ("smokers", False)),  # "no non-smokers": smokers
+        ("Non-Hodgkin lymphoma", False, ("Non-Hodgkin lymphoma", False)),  # a name
+        ("non-small cell lung cancer", False, ("non-small cell lung cancer", False)),
+    ],
+)
+def test_non_prefix_negates_only_status_words(
+    concept: str, negated: bool, expected: tuple[str, bool]
+) -> None:
+    from matcher.model import Concept, Criterion
+    from nlp.criteria.parser import negate_status_word
+
+    crit = Criterion("c1", CriterionKind.INCLUSION, concept, C, Concept(concept), negated=negated)
+    negate_status_word(crit)
+    assert crit.concept is not None
+    assert (crit.concept.text, crit.negated) == expected
