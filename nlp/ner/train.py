@@ -30,6 +30,9 @@ MAX_MODEL_MB = 30.0
 # The MiniLM recipe, chosen on the tune part (`--select`).
 DEFAULT_EPOCHS = 4
 DEFAULT_LR = 1e-4
+# Decoding settings (`outside_bias`, per-label `label_bias`) are the `minilm_ner` factory's
+# defaults (nlp/ner/tagger.py, chosen on the tune part with a train-only model): `assemble`
+# builds the tagger from them, so the shipped config.cfg carries the same values.
 
 
 def _parse_set(values: list[str]) -> dict[str, object]:

@@ -9,6 +9,7 @@ import pytest
 
 from nlp.ner.tagger import (
     IGNORE,
+    bias_vector,
     chunk_tokens,
     fill_pieceless,
     first_pieces,
@@ -162,6 +163,51 @@ def test_viterbi_returns_the_best_valid_bio_path(scores, path):
     assert [TAGS[i] for i in viterbi(scores, TAGS)] == path
 
 
+@pytest.mark.parametrize(
+    ("outside", "label_bias", "expected"),
+    [
+        (0.0, None, [0.0, 0.0, 0.0, 0.0, 0.0]),
+        (0.5, {}, [0.5, 0.0, 0.0, 0.0, 0.0]),
+        # a label's bias goes to both its B- and I- tags
+        (0.5, {"Drug": -1.0}, [0.5, -1.0, -1.0, 0.0, 0.0]),
+        (0.0, {"Drug": 0.25, "Value": -0.5}, [0.0, 0.25, 0.25, -0.5, -0.5]),
+    ],
+)
+def test_bias_vector(outside, label_bias, expected):
+    assert bias_vector(TAGS, outside, label_bias) == expected
+
+
+def test_bias_vector_refuses_unknown_labels():
+    with pytest.raises(ValueError, match="Drugs"):
+        bias_vector(TAGS, 0.0, {"Drugs": -1.0})
+
+
+def _biased(scores: list[list[float]], outside: float, label_bias: dict[str, float]):
+    bias = bias_vector(TAGS, outside, label_bias)
+    return [[s + b for s, b in zip(row, bias, strict=True)] for row in scores]
+
+
+@pytest.mark.parametrize(
+    ("outside", "label_bias", "path"),
+    [
+        # unbiased: Drug (-0.4 + -0.3) beats Value (-0.6 + -0.5) and O (-1.0 + -1.0)
+        (0.0, {}, ["B-Drug", "I-Drug"]),
+        # a negative bias on Drug hands the span to Value, the next best type
+        (0.0, {"Drug": -0.5}, ["B-Value", "I-Value"]),
+        # ... or, with a strong enough outside bias, to nothing
+        (1.0, {"Drug": -0.5}, ["O", "O"]),
+        # a positive bias on Value has the same effect as a negative one on Drug
+        (0.0, {"Value": 0.5}, ["B-Value", "I-Value"]),
+    ],
+)
+def test_label_bias_moves_the_decoded_type(outside, label_bias, path):
+    scores = _scores(
+        {"O": -1.0, "B-Drug": -0.4, "B-Value": -0.6},
+        {"O": -1.0, "I-Drug": -0.3, "I-Value": -0.5},
+    )
+    assert [TAGS[i] for i in viterbi(_biased(scores, outside, label_bias), TAGS)] == path
+
+
 def test_tag_names_cover_every_label_once():
     tags = tag_names(("Drug", "Value"))
     assert tags == ["O", "B-Drug", "I-Drug", "B-Value", "I-Value"]
@@ -187,3 +233,21 @@ def test_pieces_to_spans_end_to_end():
     spans = trim_spans(tags_to_spans(fill_pieceless(predicted)), [t.is_space for t in doc])
     assert spans == gold
     assert [doc[a:b].text for a, b, _ in spans] == ["hypertension", "age", ">18"]
+
+
+def test_shipped_decoding_settings_are_what_training_writes():
+    """`make train-ner` assembles the tagger from the factory defaults: the shipped model's
+    decoding settings (chosen on the tune part) must be those, so retraining reproduces them."""
+    import spacy
+    from spacy.util import load_config
+
+    import nlp.ner.tagger  # noqa: F401  (registers minilm_ner)
+    from nlp.ner.pipeline import MODEL_DIR
+
+    cfg = MODEL_DIR / "config.cfg"
+    if not cfg.is_file():
+        pytest.skip("no shipped model")
+    shipped = load_config(cfg)["components"]["ner"]
+    defaults = spacy.Language.get_factory_meta("minilm_ner").default_config
+    assert shipped["outside_bias"] == defaults["outside_bias"]
+    assert dict(shipped.get("label_bias", {})) == dict(defaults["label_bias"])
