@@ -18,6 +18,7 @@ from matcher.model import (
     Criterion,
     CriterionKind,
     CriterionResult,
+    Evidence,
     Fact,
     FactKind,
     Outcome,
@@ -577,6 +578,19 @@ def test_fewer_open_requirements_rank_first(open_a: int, open_b: int) -> None:
     # the same count of open exclusions weighs less than open inclusions
     c = build_match("t", "c", 0.5, met + [result(EXC, Outcome.UNKNOWN)] * open_b, weights)
     assert c.score > b.score
+
+
+def test_near_miss_exclusions_cost_only_when_weighted() -> None:
+    silent = result(EXC, Outcome.UNKNOWN)
+    near = dataclasses.replace(silent, evidence=[Evidence("Condition/1", "hypertension", 1.0)])
+    for weight, cheaper in ((0.2, "silent"), (0.0, None)):
+        weights = RankWeights(partial_exclusion_weight=weight)
+        a = build_match("t", "silent", 0.5, [result(INC, Outcome.MET), silent], weights)
+        b = build_match("t", "near", 0.5, [result(INC, Outcome.MET), near], weights)
+        if cheaper is None:
+            assert a.score == b.score
+        else:
+            assert a.score > b.score
 
 
 def test_open_requirements_weigh_nothing_by_weight_zero() -> None:
