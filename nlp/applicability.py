@@ -38,6 +38,7 @@ class _Qualifiers(StrictModel):
     fillers: list[str] = Field(default_factory=list)
     changes: list[str] = Field(default_factory=list)
     trailers: list[str] = Field(default_factory=list)
+    methods: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -51,4 +52,5 @@ def load_qualifiers() -> Qualifiers:
         frozenset(f.lower() for f in parsed.fillers),
         tuple(c.lower() for c in parsed.changes),
         tuple(sorted((t.lower() for t in parsed.trailers), key=len, reverse=True)),
+        frozenset(m.lower() for m in parsed.methods),
     )

@@ -57,6 +57,7 @@ class Qualifiers:
     "hypersensitivity to thalidomide"): the record showing the concept does not show that.
     `trailers` right after the concept restrict it ("amyloidosis secondary to RA"), and
     `changes` make a numeric limit a change rather than a level ("weight loss of > 5 kg").
+    `methods` name how something is assessed ("physical examination"), not what.
     """
 
     phrases: tuple[str, ...] = ()
@@ -65,6 +66,11 @@ class Qualifiers:
     fillers: frozenset[str] = frozenset()
     changes: tuple[str, ...] = ()
     trailers: tuple[str, ...] = ()
+    methods: frozenset[str] = frozenset()
+
+    def is_method(self, concept: str) -> bool:
+        """Whether the concept names an assessment ("physical examination"), not a finding."""
+        return concept.lower().strip(" .,;:") in self.methods
 
     def before(self, text: str, concept: str) -> str | None:
         """The qualifier standing just before `concept` in `text` (or inside it), if any."""

@@ -268,6 +268,12 @@ class CriterionEvaluator:
             return self._threshold(ctx, patient, index_date)
         if c.concept is None:
             return self._semantic_only(ctx, patient)
+        if self._qualifiers.is_method(c.concept.text):
+            return CriterionResult(
+                c,
+                Outcome.UNKNOWN,
+                f"{c.concept.text} is how the criterion is assessed, not what it asks",
+            )
         return self._presence(ctx, patient, index_date)
 
     # --- demographics ------------------------------------------------------------------

@@ -827,6 +827,18 @@ CONTEXT_CASES = [
         Outcome.MET,
         "record shows isoniazid",
     ),
+    (  # an assessment every patient has had names how, not what
+        crit(
+            Category.PROCEDURE,
+            "physical examination",
+            kind=CriterionKind.EXCLUSION,
+            text="Suspected immune deficiency based on medical history and physical examination",
+        ),
+        patient(fact(FactKind.PROCEDURE, "physical examination")),
+        (),
+        Outcome.UNKNOWN,
+        "how the criterion is assessed",
+    ),
     (  # a qualifier inside the concept the record does not state: not shown
         crit(
             Category.CONDITION,
