@@ -95,7 +95,7 @@ def build_argparser() -> argparse.ArgumentParser:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from services.config import load_config
-    from services.providers import build_app
+    from services.providers import build_app, settle
     from services.server import serve_forever, start_server
 
     overrides: dict = {}
@@ -113,6 +113,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides.setdefault("storage", {})["elasticsearch"] = {"url": args.es_url}
     config = load_config(args.config, overrides)
     app = build_app(config)
+    if config.matching.warm_on_start:
+        try:
+            warmed = settle(app)
+            log.info("warmed %d trials' criteria", warmed)
+        except Exception as exc:  # an optimisation: never a reason not to serve
+            log.warning("warm-up skipped: %s", exc)
     running = start_server(app)
     print(f"trialmatch listening on port {running.port}", flush=True)
     serve_forever(running, config.server.grace_seconds)

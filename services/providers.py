@@ -5,6 +5,7 @@ Nothing heavy happens here until asked: the embedding model loads on first use.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,3 +148,18 @@ def build_app(config: Config, embedder: Embedder | None = None) -> App:
     )
     check = getattr(store, "check", None)  # remote stores say whether they can serve now
     return App(config, store, embedder, parser, ingest, trials, engine, check)
+
+
+def settle(app: App) -> int:
+    """Warm the matcher's trial caches, then move everything alive into the collector's
+    permanent generation; returns how many trials were warmed.
+
+    Why: with a registry's contexts cached (~900,000 objects for 1,000 trials) every full
+    garbage collection walks them all, ~0.5 s inside whichever request triggers it (RankTrials
+    over all 1,000 trials: p95 1.07 s, against a p50 of 0.49 s). Frozen objects are skipped by
+    those walks; what requests allocate afterwards is collected as before.
+    """
+    warmed = app.engine.warm()
+    gc.collect()
+    gc.freeze()
+    return warmed

@@ -121,6 +121,19 @@ class MatchingEngine:
             raise InvalidInput(f"limit must be between 0 (default, 10) and {MAX_LIMIT}", "limit")
         return limit or 10
 
+    def warm(self, limit: int = CONTEXT_CACHE_TRIALS) -> int:
+        """Decode up to `limit` active trials and build their criterion contexts now.
+
+        Why: the first RankTrials over a large registry otherwise builds them inside a request;
+        built at start-up they can also be frozen out of the garbage collector's walks (see
+        services.providers.settle). Returns how many trials were prepared.
+        """
+        ids = sorted(self._store.filter_trials(TrialFilters()))[:limit]
+        trials = self._get_trials(ids)
+        for trial in trials.values():
+            self._trial_contexts(trial)
+        return len(trials)
+
     def _get_trials(self, trial_ids: list[str]) -> dict[str, Trial]:
         """Trials by id, kept decoded while the store is unchanged (stores with a generation
         counter say when; others are read every time)."""
