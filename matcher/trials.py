@@ -92,9 +92,7 @@ def fill_from_criteria(trial: Trial) -> None:
     state different ranges), and alternatives (criteria in an OR group) or negated criteria
     never set a bound.
     """
-    lows: list[float] = []
-    highs: list[float] = []
-    ranges: list[tuple[float, float]] = []  # per age criterion, unbounded sides as +-inf
+    ranges: list[tuple[float, float]] = []  # per age criterion, unbounded sides as -inf/inf
     for c in trial.criteria:
         if c.kind != CriterionKind.INCLUSION or c.category != Category.DEMOGRAPHIC or not c.concept:
             continue
@@ -103,25 +101,27 @@ def fill_from_criteria(trial: Trial) -> None:
         if c.concept.text == "age" and c.value is not None:
             low, high = -math.inf, math.inf
             if c.comparator in (">=", ">", "between"):
-                lows.append(low := c.value)
+                low = c.value
             if c.comparator == "between" and c.value_high is not None:
-                highs.append(high := c.value_high)
+                high = c.value_high
             elif c.comparator in ("<=", "<"):
-                highs.append(high := c.value)
+                high = c.value
             ranges.append((low, high))
         elif (
             c.concept.text == "sex" and trial.sex == Sex.ALL and c.value_text in ("male", "female")
         ):
             trial.sex = Sex(c.value_text)
-    if ranges and max(lo for lo, _ in ranges) >= min(hi for _, hi in ranges):
-        # No age satisfies them all ("Under 65 years: ..." and "Age 65-70 years: ..."): they
-        # are cohorts, one of which the patient must fit, so only their union filters.
-        lows = [] if any(lo == -math.inf for lo, _ in ranges) else lows
-        highs = [] if any(hi == math.inf for _, hi in ranges) else highs
-    if trial.min_age_years is None and lows:
-        trial.min_age_years = min(lows)
-    if trial.max_age_years is None and highs:
-        trial.max_age_years = max(highs)
+    if ranges:
+        lows, highs = [lo for lo, _ in ranges], [hi for _, hi in ranges]
+        if max(lows) < min(highs):  # bounds that hold together: the widest stated ones
+            lows = [lo for lo in lows if lo > -math.inf] or [-math.inf]
+            highs = [hi for hi in highs if hi < math.inf] or [math.inf]
+        # else no age satisfies them all ("Under 65 years: ..." and "Age 65-70 years: ..."):
+        # they are cohorts, one of which the patient must fit, so only their union filters.
+        if trial.min_age_years is None and min(lows) > -math.inf:
+            trial.min_age_years = min(lows)
+        if trial.max_age_years is None and max(highs) < math.inf:
+            trial.max_age_years = max(highs)
     if (
         trial.min_age_years is not None
         and trial.max_age_years is not None

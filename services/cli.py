@@ -94,6 +94,7 @@ def build_argparser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from matcher.errors import TrialmatchError
     from services.config import load_config
     from services.providers import build_app, settle
     from services.server import serve_forever, start_server
@@ -117,8 +118,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             warmed = settle(app)
             log.info("warmed %d trials' criteria", warmed)
-        except Exception as exc:  # an optimisation: never a reason not to serve
-            log.warning("warm-up skipped: %s", exc)
+        except TrialmatchError as exc:  # e.g. the backend is down: warming is no reason
+            log.warning("warm-up skipped: %s", exc)  # not to serve (health reports it)
     running = start_server(app)
     print(f"trialmatch listening on port {running.port}", flush=True)
     serve_forever(running, config.server.grace_seconds)

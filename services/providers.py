@@ -5,6 +5,7 @@ Nothing heavy happens here until asked: the embedding model loads on first use.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,6 +115,10 @@ def build_note_extractor(config: Config) -> NoteFactExtractor | None:
     return NotePipeline(optional=("ner",) if config.nlp.notes.ner else (), lazy=True)
 
 
+# The matching settings that are ranking weights, by name (one list: the dataclass's fields).
+RANK_WEIGHTS = frozenset(f.name for f in dataclasses.fields(RankWeights))
+
+
 def build_app(config: Config, embedder: Embedder | None = None) -> App:
     store = build_store(config)
     embedder = embedder or build_embedder(config, store)
@@ -135,13 +140,7 @@ def build_app(config: Config, embedder: Embedder | None = None) -> App:
         retrievers.trials,
         EngineConfig(
             matching.candidate_depth,
-            RankWeights(
-                matching.tier_weight,
-                matching.inclusion_weight,
-                matching.unknown_weight,
-                matching.unknown_exclusion_weight,
-                matching.partial_exclusion_weight,
-            ),
+            RankWeights(**matching.model_dump(include=RANK_WEIGHTS)),
         ),
         retrievers.patient_similarity,
         retrievers.trial_similarity,

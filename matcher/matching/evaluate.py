@@ -82,6 +82,8 @@ class CriterionContext:
     governor: str | None = None  # "therapy ... for" before the concept, if any
     change: str | None = None  # "loss" in a numeric criterion about a change, if any
     targets: tuple[frozenset[str], ...] = ()  # content tokens of the trial's conditions
+    assessment: bool = False  # the concept names how it is assessed ("physical examination")
+    relative: bool = False  # a limit relative to a reference ("3 times normal", "2 SD")
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -238,6 +240,8 @@ class CriterionEvaluator:
             self._qualifiers.governor(criterion.text, concept) if concept else None,
             self._qualifiers.change(criterion.text) if criterion.value is not None else None,
             self._targets(conditions),
+            bool(concept) and self._qualifiers.is_method(concept),
+            _relative(criterion.text),
         )
 
     def _targets(self, conditions: tuple[str, ...]) -> tuple[frozenset[str], ...]:
@@ -268,7 +272,7 @@ class CriterionEvaluator:
             return self._threshold(ctx, patient, index_date)
         if c.concept is None:
             return self._semantic_only(ctx, patient)
-        if self._qualifiers.is_method(c.concept.text):
+        if ctx.assessment:
             return CriterionResult(
                 c,
                 Outcome.UNKNOWN,
@@ -458,7 +462,7 @@ class CriterionEvaluator:
     ) -> CriterionResult:
         c = ctx.criterion
         concept = c.match_text
-        if "uln" in c.unit.lower() or "lln" in c.unit.lower() or _relative(c.text):
+        if "uln" in c.unit.lower() or "lln" in c.unit.lower() or ctx.relative:
             return CriterionResult(
                 c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"
             )

@@ -38,8 +38,13 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
 
 
 def verdict(results: list[CriterionResult]) -> Verdict:
-    inclusions = grouped(results, CriterionKind.INCLUSION)
-    exclusions = grouped(results, CriterionKind.EXCLUSION)
+    return _verdict(
+        grouped(results, CriterionKind.INCLUSION), grouped(results, CriterionKind.EXCLUSION)
+    )
+
+
+def _verdict(inclusions: list[Outcome], exclusions: list[Outcome]) -> Verdict:
+    """The verdict from grouped outcomes (one per criterion or OR group)."""
     if Outcome.NOT_MET in inclusions or Outcome.MET in exclusions:
         return Verdict.INELIGIBLE
     if all(o in (Outcome.MET, Outcome.NOT_APPLICABLE) for o in inclusions):
@@ -80,14 +85,14 @@ def build_match(
     weights: RankWeights = RankWeights(),
 ) -> Match:
     # Counted as the verdict counts them: an OR group of alternatives is one requirement.
-    inclusions = [
-        o for o in grouped(results, CriterionKind.INCLUSION) if o != Outcome.NOT_APPLICABLE
-    ]
+    all_inclusions = grouped(results, CriterionKind.INCLUSION)
+    exclusions = grouped(results, CriterionKind.EXCLUSION)
+    v = _verdict(all_inclusions, exclusions)
+    inclusions = [o for o in all_inclusions if o != Outcome.NOT_APPLICABLE]
     met = sum(o == Outcome.MET for o in inclusions)
-    v = verdict(results)
     fraction = met / len(inclusions) if inclusions else 0.0
     open_inclusions = sum(o == Outcome.UNKNOWN for o in inclusions)
-    open_exclusions = sum(o == Outcome.UNKNOWN for o in grouped(results, CriterionKind.EXCLUSION))
+    open_exclusions = sum(o == Outcome.UNKNOWN for o in exclusions)
     near_misses = sum(
         r.criterion.kind == CriterionKind.EXCLUSION
         and r.outcome == Outcome.UNKNOWN

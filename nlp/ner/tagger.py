@@ -286,7 +286,9 @@ class MiniLMTagger:
         self.outside_bias = outside_bias
         self.label_bias = dict(label_bias or {})
         self.tags = tag_names(labels)
-        bias_vector(self.tags, outside_bias, self.label_bias)  # fail early on unknown labels
+        self._bias_key: tuple[object, ...] = ()
+        self._bias_array: Any = None
+        self._bias()  # fail early on unknown labels
         self.max_length = max_length
         self.batch_size = batch_size
         self.quantize = quantize
@@ -381,9 +383,19 @@ class MiniLMTagger:
             doc.ents = [Span(doc, s, e, label=label) for s, e, label in spans]
         return docs
 
+    def _bias(self) -> Any:
+        """The decoding bias per tag as an array, rebuilt only when a setting changed (the
+        settings are plain attributes, so tuning scripts may set them between batches)."""
+        import numpy as np
+
+        key = (self.outside_bias, tuple(sorted(self.label_bias.items())))
+        if key != self._bias_key:
+            vector = bias_vector(self.tags, self.outside_bias, self.label_bias)
+            self._bias_key, self._bias_array = key, np.asarray(vector, dtype=np.float32)
+        return self._bias_array
+
     def predict_words(self, words: list[list[str]]) -> list[list[str | None]]:
         """Tag per word (None: the word has no piece), for a batch of pre-split texts."""
-        import numpy as np
         import torch
 
         enc = self.tokenizer(
@@ -398,7 +410,7 @@ class MiniLMTagger:
             logits = self.model(enc["input_ids"], enc["attention_mask"])
             scores = torch.log_softmax(logits.float(), -1).numpy()
         # O: > 0 favours precision; per label: > 0 favours that type (see `bias_vector`).
-        scores += np.asarray(bias_vector(self.tags, self.outside_bias, self.label_bias))
+        scores += self._bias()
         out = []
         for row, unit in enumerate(words):
             firsts = first_pieces(enc.word_ids(row), len(unit))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -568,16 +569,28 @@ def test_strict_tiers_by_weight() -> None:
     assert (eligible.inclusions_met, eligible.inclusions_total) == (1, 1)
 
 
-@pytest.mark.parametrize("open_a, open_b", [(1, 6), (0, 1), (2, 3)])
+@pytest.mark.parametrize(("open_a", "open_b"), [(1, 6), (1, 2), (2, 3)])
 def test_fewer_open_requirements_rank_first(open_a: int, open_b: int) -> None:
+    """Same relevance, same verdict (possibly eligible): only the open requirements differ."""
     weights = RankWeights(unknown_weight=0.15, unknown_exclusion_weight=0.03)
     met = [result(INC, Outcome.MET)]
     a = build_match("t", "a", 0.5, met + [result(INC, Outcome.UNKNOWN)] * open_a, weights)
     b = build_match("t", "b", 0.5, met + [result(INC, Outcome.UNKNOWN)] * open_b, weights)
+    assert a.verdict == b.verdict == Verdict.POSSIBLY_ELIGIBLE
     assert order([b, a])[0] is a
-    # the same count of open exclusions weighs less than open inclusions
-    c = build_match("t", "c", 0.5, met + [result(EXC, Outcome.UNKNOWN)] * open_b, weights)
-    assert c.score > b.score
+    # the share of inclusions met differs too; the rest is the open-requirement cost
+    share = 0.1 * (1 / (1 + open_a) - 1 / (1 + open_b))
+    cost = 0.15 * (math.log1p(open_b) - math.log1p(open_a))
+    assert a.score - b.score == pytest.approx(share + cost, abs=2e-6)
+
+
+def test_open_exclusions_cost_less_than_open_inclusions() -> None:
+    weights = RankWeights(unknown_weight=0.15, unknown_exclusion_weight=0.03)
+    base = [result(INC, Outcome.MET), result(INC, Outcome.UNKNOWN)]
+    plain = build_match("t", "a", 0.5, base, weights)
+    with_exclusions = build_match("t", "b", 0.5, base + [result(EXC, Outcome.UNKNOWN)] * 4, weights)
+    assert plain.verdict == with_exclusions.verdict
+    assert plain.score - with_exclusions.score == pytest.approx(0.03 * math.log1p(4), abs=2e-6)
 
 
 def test_near_miss_exclusions_cost_only_when_weighted() -> None:

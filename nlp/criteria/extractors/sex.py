@@ -31,14 +31,11 @@ class SexExtractor(Extractor):
         text = p.norm
         if self.blockers.search(text):
             return []
-        named = {value for value, rx in self.rules if value != "all" and rx.search(text)}
-        for value, rx in self.rules:
-            m = rx.search(text)
-            if m is None:
-                continue
-            if value != "all" and len(named) > 1:
-                # "men aged 18-65 and postmenopausal women to age 65": both may enrol
-                value = "all"
+        found = [(value, m) for value, rx in self.rules if (m := rx.search(text))]
+        # "men aged 18-65 and postmenopausal women to age 65": both may enrol
+        both = len({value for value, _ in found if value != "all"}) > 1
+        for value, m in found:
+            value = "all" if both else value
             if value == "all" or any(s.search(text) for s in self.shapes):
                 ref = ("Person", *p.orig(*m.span()))
                 return [self.make(p, "sex", value_text=value, refs=[ref])]
