@@ -24,6 +24,8 @@ _AGE_UNIT_YEARS = {
     "minute": 1 / 525960,
 }
 MAX_ELIGIBILITY_CHARS = 100_000
+# The OR group that age criteria of disjoint cohorts are put in (see `fill_from_criteria`).
+AGE_COHORTS = "cohort:age"
 
 
 class CriteriaParser(Protocol):
@@ -90,9 +92,11 @@ def fill_from_criteria(trial: Trial) -> None:
 
     Ages feed a hard filter, so the widest range stated wins (cohorts of one protocol may
     state different ranges), and alternatives (criteria in an OR group) or negated criteria
-    never set a bound.
+    never set a bound. Age criteria that no one age satisfies together are cohorts: they
+    become one OR group, so a patient who fits one cohort is not failed by the others.
     """
     ranges: list[tuple[float, float]] = []  # per age criterion, unbounded sides as -inf/inf
+    ages: list[Criterion] = []
     for c in trial.criteria:
         if c.kind != CriterionKind.INCLUSION or c.category != Category.DEMOGRAPHIC or not c.concept:
             continue
@@ -107,6 +111,7 @@ def fill_from_criteria(trial: Trial) -> None:
             elif c.comparator in ("<=", "<"):
                 high = c.value
             ranges.append((low, high))
+            ages.append(c)
         elif (
             c.concept.text == "sex" and trial.sex == Sex.ALL and c.value_text in ("male", "female")
         ):
@@ -116,8 +121,10 @@ def fill_from_criteria(trial: Trial) -> None:
         if max(lows) < min(highs):  # bounds that hold together: the widest stated ones
             lows = [lo for lo in lows if lo > -math.inf] or [-math.inf]
             highs = [hi for hi in highs if hi < math.inf] or [math.inf]
-        # else no age satisfies them all ("Under 65 years: ..." and "Age 65-70 years: ..."):
-        # they are cohorts, one of which the patient must fit, so only their union filters.
+        else:  # no age satisfies them all ("Under 65 years: ..." and "Age 65-70 years: ..."):
+            # cohorts, one of which the patient must fit, so only their union filters
+            for c in ages:
+                c.group = AGE_COHORTS
         if trial.min_age_years is None and min(lows) > -math.inf:
             trial.min_age_years = min(lows)
         if trial.max_age_years is None and max(highs) < math.inf:

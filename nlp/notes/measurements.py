@@ -10,7 +10,7 @@ rather than guessed. Every name, unit spelling, filler word and range is data
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from spacy.language import Language
@@ -63,6 +63,7 @@ class _Compiled:
     qualifiers: tuple[tuple[re.Pattern[str], str], ...]
     coordination: re.Pattern[str]
     reject_after: re.Pattern[str]
+    implied: tuple[tuple[re.Pattern[str], Measurement], ...] = ()
 
 
 def _alternation(patterns: list[str]) -> str:
@@ -117,6 +118,13 @@ def _rules(name: str = "measurements") -> _Compiled:
         ),
         coordination=re.compile(rf"\s*(?:{rules.coordination})\s*(?:{_NUM})", _I),
         reject_after=re.compile(rules.reject_after, _I),
+        implied=tuple(
+            (
+                re.compile(rf"(?<![\w-])(?:{i.pattern})(?![\w-])", _I),
+                Measurement(i.name, 0, 0, i.value, i.unit, i.comparator),
+            )
+            for i in rules.implied
+        ),
     )
 
 
@@ -256,8 +264,24 @@ def find_measurements(text: str, rules_name: str = "measurements") -> list[Measu
         qualitative += _qualitative(text, s, rules)
     taken: list[tuple[int, int]] = []
     kept = _non_overlapping(numeric, taken)
+    kept += _implied(text, rules, {m.name for m in kept}, taken)
     kept += _non_overlapping(qualitative, taken)
     return sorted(kept, key=lambda m: m.start)
+
+
+def _implied(
+    text: str, rules: _Compiled, stated: set[str], taken: list[tuple[int, int]]
+) -> list[Measurement]:
+    """Bounds that findings imply ("tachycardic": heart rate > 100/min), read only where the
+    text states no value of that measurement: a number measured beats a word's definition.
+    A note saying only "tachycardic" still answers "heart rate of at least 90/min"."""
+    found = [
+        replace(template, start=m.start(), end=m.end())
+        for pattern, template in rules.implied
+        if template.name not in stated
+        for m in pattern.finditer(text)
+    ]
+    return _non_overlapping(found, taken)
 
 
 def doc_measurements(doc: Doc) -> dict[tuple[int, int], Measurement]:

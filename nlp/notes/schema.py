@@ -25,8 +25,6 @@ FactKindName = Literal[
 Category = Literal["condition", "finding", "medication", "procedure", "device", "lab", "other"]
 
 
-
-
 # --- demographics.yaml ------------------------------------------------------------------
 
 
@@ -171,6 +169,16 @@ class MeasurementSpec(StrictModel):
     codes: list[CodeRef] = Field(default_factory=list)
 
 
+class ImpliedMeasurement(StrictModel):
+    """A finding word that states a bound on a vital sign ("tachycardic": heart rate > 100)."""
+
+    pattern: Regex
+    name: str = Field(min_length=1)
+    comparator: Literal["<", "<=", ">", ">="]
+    value: float
+    unit: str = ""
+
+
 class MeasurementRules(StrictModel):
     units: list[UnitSpec]
     comparators: list[ComparatorSpec]
@@ -182,6 +190,7 @@ class MeasurementRules(StrictModel):
     coordination: Regex
     qualifiers: dict[str, Regex]
     measurements: list[MeasurementSpec]
+    implied: list[ImpliedMeasurement] = Field(default_factory=list)
 
 
 # --- sentences.yaml ---------------------------------------------------------------------

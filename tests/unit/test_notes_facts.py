@@ -66,7 +66,15 @@ CASES = [
         "A 58-year-old nonsmoker white female with mild exertional dyspnea and occasional cough.",
         {(C, "smoking", A.ABSENT), (C, "dyspnea", A.PRESENT), (C, "cough", A.PRESENT)},
     ),
-    ("The patient is afebrile.", {(C, "fever", A.ABSENT)}),
+    (  # afebrile: no fever, and the temperature bound the word states
+        "The patient is afebrile.",
+        {(C, "fever", A.ABSENT), (OBS, "body temperature", A.PRESENT)},
+    ),
+    ("She is tachycardic.", {(C, "tachycardia", A.PRESENT), (OBS, "heart rate", A.PRESENT)}),
+    (
+        "He is not hypotensive.",
+        {(C, "hypotension", A.ABSENT), (OBS, "systolic blood pressure", A.ABSENT)},
+    ),
     (  # trec-20212
         "48 M with a h/o HTN hyperlipidemia, bicuspid aortic valve, and tobacco abuse.",
         {

@@ -89,3 +89,36 @@ def test_span_covers_the_mention() -> None:
     text = "Labs: creatinine of 2.1 mg/dL and BUN 40."
     spans = [text[m.start : m.end] for m in find_measurements(text)]
     assert spans == ["creatinine of 2.1 mg/dL", "BUN 40"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A finding states a bound by its clinical definition (sigir-20143: "tachypneic and
+        # tachycardic" answers "heart rate of at least 90/min").
+        (
+            "tachypneic and tachycardic",
+            [("respiratory rate", 20, "/min", ">"), ("heart rate", 100, "/min", ">")],
+        ),
+        ("she was bradycardic", [("heart rate", 60, "/min", "<")]),
+        (
+            "hypotensive and hypoxic",
+            [("systolic blood pressure", 90, "mm[Hg]", "<"), ("oxygen saturation", 90, "%", "<")],
+        ),
+        ("64-year-old obese female", [("body mass index", 30, "kg/m2", ">=")]),
+        ("morbidly obese man", [("body mass index", 40, "kg/m2", ">=")]),
+        ("afebrile on arrival", [("body temperature", 38, "Cel", "<")]),
+        # A measured value beats the word's definition.
+        ("tachycardic, HR 96", [("heart rate", 96, "/min", "")]),
+        ("afebrile today, temperature 37.2 C", [("body temperature", 37.2, "Cel", "")]),
+        # Only whole words: "antihypotensive" or "hypoxic-ischemic" name no finding of the patient.
+        ("antihypotensive drugs", []),
+        ("hypoxic-ischemic encephalopathy", []),
+        ("low-grade fever", []),  # "fever" states no bound: notes use it loosely
+    ],
+)
+def test_findings_imply_vital_sign_bounds(
+    text: str, expected: list[tuple[str, float, str, str]]
+) -> None:
+    got = [(m.name, m.value, m.unit, m.comparator) for m in find_measurements(text)]
+    assert [(n, pytest.approx(v), u, c) for n, v, u, c in expected] == got

@@ -6,10 +6,13 @@ the parser took for an age would show up here as a bogus hard filter.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from matcher.model import Trial
-from matcher.trials import fill_from_criteria
+from matcher.matching.rank import grouped
+from matcher.model import CriterionKind, CriterionResult, Outcome, Trial
+from matcher.trials import AGE_COHORTS, fill_from_criteria
 from nlp.criteria import build_parser
 
 
@@ -52,6 +55,36 @@ def test_age_cohorts(parser, lines: list[str], expected: tuple[float | None, flo
     trial = Trial("NCT00000001", criteria=parser.parse(text))
     fill_from_criteria(trial)
     assert (trial.min_age_years, trial.max_age_years) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "grouped"),
+    [
+        (["Age 18-40 years (cohort A)", "Age 60-80 years (cohort B)"], True),
+        (["Under 65 years: stage II disease", "Age 65-70 years: stage III disease"], True),
+        # Bounds that hold together stay separate requirements, each of which must be met.
+        (["Age 18 years or older", "Age 75 years or younger"], False),
+    ],
+)
+def test_age_cohorts_become_alternatives(parser, lines: list[str], grouped: bool) -> None:
+    text = "Inclusion Criteria:\n" + "\n".join(f"- {line}" for line in lines)
+    trial = Trial("NCT00000001", criteria=parser.parse(text))
+    fill_from_criteria(trial)
+    ages = [c for c in trial.criteria if c.concept and c.concept.text == "age"]
+    assert len(ages) == 2
+    assert [c.group for c in ages] == ([AGE_COHORTS] * 2 if grouped else ["", ""])
+
+
+def test_a_patient_in_one_age_cohort_is_not_failed_by_the_other(parser) -> None:
+    text = "Inclusion Criteria:\n- Age 18-30 years (cohort A)\n- Age 65-70 years (cohort B)"
+    trial = Trial("NCT00000001", criteria=parser.parse(text))
+    fill_from_criteria(trial)
+    ages = [c for c in trial.criteria if c.concept and c.concept.text == "age"]
+    met = CriterionResult(ages[0], Outcome.MET, "age 25 satisfies between 18-30")
+    failed = CriterionResult(ages[1], Outcome.NOT_MET, "age 25 violates between 65-70")
+    assert grouped([met, failed], CriterionKind.INCLUSION) == [Outcome.MET]
+    both_fail = [replace(met, outcome=Outcome.NOT_MET), failed]
+    assert grouped(both_fail, CriterionKind.INCLUSION) == [Outcome.NOT_MET]
 
 
 @pytest.mark.parametrize(
