@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 from matcher.model import Category, Concept, Criterion, Entity
 from nlp.criteria.analysis import Prepared
@@ -28,6 +29,8 @@ from nlp.criteria.text import COMMON
 _DEFINITION = re.compile("|".join(f"(?:{c})" for c in COMMON.definition_cues), re.I)
 _STATUS_NEGATION = re.compile(COMMON.status_negation, re.I)
 _TRIM = " \t,;:.-("
+_OR = re.compile(r"\bor\b", re.I)
+_AND = re.compile(r"\band\b|\bwith\b|;|\bplus\b", re.I)
 
 
 class CriteriaBuilder:
@@ -52,7 +55,7 @@ class CriteriaBuilder:
             p.found.extend(min(contest, key=_first_position))
         seg = p.segment
         if p.found:
-            out = _group_definitions(seg, p.found)
+            out = _group_alternatives(seg, _group_definitions(seg, p.found))
         else:
             out = [
                 Criterion(
@@ -129,6 +132,23 @@ def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criteri
     group = f"def{segment.start}"
     for crit in [*conditions, *labs]:
         crit.group = group
+    return found
+
+
+def _group_alternatives(segment: Segment, found: list[Criterion]) -> list[Criterion]:
+    """ "A respiratory rate of at least 20/min or a PaCO2 of 32 mmHg or lower or mechanical
+    ventilation": facets found by different extractors, joined only by "or", are one OR group.
+    Lists one extractor finds are grouped by it; this joins what no one extractor saw whole."""
+    free = [c for c in found if not c.group and not c.negated and c.entities]
+    if len(free) < 2:
+        return found
+    free.sort(key=lambda c: min(e.start for e in c.entities))
+    for a, b in pairwise(free):
+        gap = segment.text[max(e.end for e in a.entities) : min(e.start for e in b.entities)]
+        if not _OR.search(gap) or _AND.search(gap):
+            return found
+    for crit in free:
+        crit.group = f"alt{segment.start}"
     return found
 
 

@@ -133,6 +133,30 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         "Treatment with other antiviral agents or immunoglobulins.",
         [c(M, "antiviral agents", group="a"), c(M, "immunoglobulins", group="a")],
     ),
+    # Facets that different extractors find, joined only by "or", are alternatives too.
+    (
+        "SIGIR criterion annotations",
+        INC,
+        "A respiratory rate of at least 20/min or a PaCO2 of 32mmHg or lower or the use of "
+        "mechanical ventilation",
+        [
+            c(L, "respiratory rate", comparator=">=", value=20, group="a"),
+            c(L, "paco2", comparator="<=", value=32, group="a"),
+            c(P, "use of mechanical ventilation", group="a"),
+        ],
+    ),
+    (
+        "sample",
+        INC,
+        "ECOG 0-1 or Karnofsky >= 70",
+        [c(PS, "ecog", group="a"), c(PS, "karnofsky", group="a")],
+    ),
+    (
+        "sample",
+        INC,
+        "Heart rate > 100/min and respiratory rate > 20/min",
+        [c(L, "heart rate", group=""), c(L, "respiratory rate", group="")],
+    ),
     # --- values, ranges, units -----------------------------------------------------------
     (
         "NCT01717911",
