@@ -39,6 +39,8 @@ class _Qualifiers(StrictModel):
     changes: list[str] = Field(default_factory=list)
     trailers: list[str] = Field(default_factory=list)
     methods: list[str] = Field(default_factory=list)
+    current_words: list[str] = Field(default_factory=list)
+    past_words: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -53,4 +55,6 @@ def load_qualifiers() -> Qualifiers:
         tuple(c.lower() for c in parsed.changes),
         tuple(sorted((t.lower() for t in parsed.trailers), key=len, reverse=True)),
         frozenset(m.lower() for m in parsed.methods),
+        tuple(w.lower() for w in parsed.current_words),
+        tuple(w.lower() for w in parsed.past_words),
     )

@@ -58,6 +58,8 @@ class Qualifiers:
     `trailers` right after the concept restrict it ("amyloidosis secondary to RA"), and
     `changes` make a numeric limit a change rather than a level ("weight loss of > 5 kg").
     `methods` name how something is assessed ("physical examination"), not what.
+    `current_words` before the concept ask about the present ("no concurrent radiotherapy")
+    unless one of the `past_words` in the criterion keeps the past relevant.
     """
 
     phrases: tuple[str, ...] = ()
@@ -67,6 +69,17 @@ class Qualifiers:
     changes: tuple[str, ...] = ()
     trailers: tuple[str, ...] = ()
     methods: frozenset[str] = frozenset()
+    current_words: tuple[str, ...] = ()
+    past_words: tuple[str, ...] = ()
+
+    def present_only(self, text: str, concept: str) -> bool:
+        """Whether the criterion asks about `concept` now, so a past record does not meet it."""
+        head, target, _ = _around(text, concept)
+        scope = head[-self.window_chars :] + target
+        if not any(re.search(rf"\b{re.escape(w)}\b", scope) for w in self.current_words):
+            return False
+        lowered = text.lower()
+        return not any(re.search(rf"\b{re.escape(w)}\b", lowered) for w in self.past_words)
 
     def is_method(self, concept: str) -> bool:
         """Whether the concept names an assessment ("physical examination"), not a finding."""

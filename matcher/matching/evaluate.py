@@ -84,6 +84,7 @@ class CriterionContext:
     targets: tuple[frozenset[str], ...] = ()  # content tokens of the trial's conditions
     assessment: bool = False  # the concept names how it is assessed ("physical examination")
     relative: bool = False  # a limit relative to a reference ("3 times normal", "2 SD")
+    present_only: bool = False  # asks about now ("concurrent radiotherapy"): the past is stale
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -242,6 +243,7 @@ class CriterionEvaluator:
             self._targets(conditions),
             bool(concept) and self._qualifiers.is_method(concept),
             _relative(criterion.text),
+            bool(concept) and self._qualifiers.present_only(criterion.text, concept or ""),
         )
 
     def _targets(self, conditions: tuple[str, ...]) -> tuple[frozenset[str], ...]:
@@ -355,7 +357,8 @@ class CriterionEvaluator:
         hits = patient.match(
             c.concept.codes, ctx.variant_tokens, ctx.vector, self._config.concept_threshold, kinds
         )
-        current_only = c.category == Category.PREGNANCY  # a past pregnancy is not one now
+        # A past pregnancy is not one now; "no concurrent radiotherapy" is not about the past.
+        current_only = c.category == Category.PREGNANCY or ctx.present_only
         present: list[ConceptHit] = []
         stale: list[ConceptHit] = []  # the patient's, but outside the window or in the past
         broader: list[ConceptHit] = []  # a less specific name: settles absence only

@@ -438,6 +438,32 @@ CASES = [
         Outcome.NOT_MET,
         "outside",
     ),
+    # "Concurrent" asks about now: radiotherapy only in the past does not break the rule ...
+    (
+        crit(Category.PROCEDURE, "radiotherapy", negated=True, text="No concurrent radiotherapy"),
+        patient(fact(FactKind.PROCEDURE, "radiotherapy", assertion=Assertion.HISTORICAL)),
+        Outcome.MET,
+        "only in the past",
+    ),
+    # ... current radiotherapy does,
+    (
+        crit(Category.PROCEDURE, "radiotherapy", negated=True, text="No concurrent radiotherapy"),
+        patient(fact(FactKind.PROCEDURE, "radiotherapy")),
+        Outcome.NOT_MET,
+        "record shows",
+    ),
+    # ... and a past word in the criterion keeps the past relevant.
+    (
+        crit(
+            Category.MEDICATION,
+            "chemotherapy",
+            kind=CriterionKind.EXCLUSION,
+            text="Current or prior chemotherapy",
+        ),
+        patient(fact(FactKind.MEDICATION, "chemotherapy", assertion=Assertion.HISTORICAL)),
+        Outcome.MET,
+        "record shows",
+    ),
     (
         crit(Category.CONSENT, "informed consent", text="Signed informed consent"),
         patient(fact(FactKind.NOTE_MENTION, "informed consent", start=None)),
