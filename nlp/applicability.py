@@ -41,6 +41,8 @@ class _Qualifiers(StrictModel):
     methods: list[str] = Field(default_factory=list)
     current_words: list[str] = Field(default_factory=list)
     past_words: list[str] = Field(default_factory=list)
+    permissions: list[str] = Field(default_factory=list)
+    permission_blockers: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -57,4 +59,6 @@ def load_qualifiers() -> Qualifiers:
         frozenset(m.lower() for m in parsed.methods),
         tuple(w.lower() for w in parsed.current_words),
         tuple(w.lower() for w in parsed.past_words),
+        tuple(w.lower() for w in parsed.permissions),
+        tuple(w.lower() for w in parsed.permission_blockers),
     )

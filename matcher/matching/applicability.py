@@ -59,7 +59,8 @@ class Qualifiers:
     `changes` make a numeric limit a change rather than a level ("weight loss of > 5 kg").
     `methods` name how something is assessed ("physical examination"), not what.
     `current_words` before the concept ask about the present ("no concurrent radiotherapy")
-    unless one of the `past_words` in the criterion keeps the past relevant.
+    unless one of the `past_words` in the criterion keeps the past relevant. `permissions`
+    ("prior chemotherapy allowed") make a criterion that rules no one out.
     """
 
     phrases: tuple[str, ...] = ()
@@ -71,6 +72,15 @@ class Qualifiers:
     methods: frozenset[str] = frozenset()
     current_words: tuple[str, ...] = ()
     past_words: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    permission_blockers: tuple[str, ...] = ()
+
+    def permits_only(self, text: str) -> bool:
+        """Whether the criterion only permits something ("concurrent steroids allowed")."""
+        words = set(re.findall(r"[a-z]+", text.lower()))
+        return bool(words.intersection(self.permissions)) and not words.intersection(
+            self.permission_blockers
+        )
 
     def present_only(self, text: str, concept: str) -> bool:
         """Whether the criterion asks about `concept` now, so a past record does not meet it."""

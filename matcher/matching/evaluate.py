@@ -85,6 +85,7 @@ class CriterionContext:
     assessment: bool = False  # the concept names how it is assessed ("physical examination")
     relative: bool = False  # a limit relative to a reference ("3 times normal", "2 SD")
     present_only: bool = False  # asks about now ("concurrent radiotherapy"): the past is stale
+    permission: bool = False  # only permits ("prior chemotherapy allowed"): rules no one out
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -244,6 +245,7 @@ class CriterionEvaluator:
             bool(concept) and self._qualifiers.is_method(concept),
             _relative(criterion.text),
             bool(concept) and self._qualifiers.present_only(criterion.text, concept or ""),
+            not criterion.negated and self._qualifiers.permits_only(criterion.text),
         )
 
     def _targets(self, conditions: tuple[str, ...]) -> tuple[frozenset[str], ...]:
@@ -265,6 +267,10 @@ class CriterionEvaluator:
         record = patient.record
         if c.category == Category.DEMOGRAPHIC:
             return self._demographic(c, patient, index_date)
+        if ctx.permission:  # no requirement to meet or fail, so no evidence to cite
+            return CriterionResult(
+                c, Outcome.NOT_APPLICABLE, "the criterion only permits; it rules no one out"
+            )
         outside = not_applicable(ctx.populations, record, index_date)
         if outside is not None:
             return CriterionResult(c, Outcome.NOT_APPLICABLE, f"applies to {outside.name}")

@@ -464,6 +464,35 @@ CASES = [
         Outcome.MET,
         "record shows",
     ),
+    # A permission rules no one out, whatever the record shows ...
+    (
+        crit(Category.MEDICATION, "corticosteroids", text="Concurrent corticosteroids allowed"),
+        patient(fact(FactKind.MEDICATION, "prednisone", assertion=Assertion.HISTORICAL)),
+        Outcome.NOT_APPLICABLE,
+        "only permits",
+    ),
+    (
+        crit(
+            Category.PROCEDURE,
+            "radiotherapy",
+            kind=CriterionKind.EXCLUSION,
+            text="Prior radiotherapy permitted",
+        ),
+        patient(fact(FactKind.PROCEDURE, "radiotherapy")),
+        Outcome.NOT_APPLICABLE,
+        "only permits",
+    ),
+    # ... but a restricted one is a requirement.
+    (
+        crit(
+            Category.MEDICATION,
+            "corticosteroids",
+            text="Only patients on corticosteroids are allowed",
+        ),
+        patient(),
+        Outcome.UNKNOWN,
+        "no record",
+    ),
     (
         crit(Category.CONSENT, "informed consent", text="Signed informed consent"),
         patient(fact(FactKind.NOTE_MENTION, "informed consent", start=None)),
