@@ -76,10 +76,16 @@ class Qualifiers:
     permission_blockers: tuple[str, ...] = ()
 
     def permits_only(self, text: str) -> bool:
-        """Whether the criterion only permits something ("concurrent steroids allowed")."""
-        words = set(re.findall(r"[a-z]+", text.lower()))
-        return bool(words.intersection(self.permissions)) and not words.intersection(
-            self.permission_blockers
+        """Whether the criterion only permits something ("concurrent steroids allowed"): one
+        sentence ending in the permission, so a requirement with an allowance attached
+        ("stable regimen ... (dose adjustments are acceptable)") stays a requirement."""
+        words = re.findall(r"[a-z]+", text.lower())
+        one_sentence = not re.search(r"[.;:(]\s*\S", text.strip())
+        return (
+            one_sentence
+            and bool(words)
+            and words[-1] in self.permissions
+            and not set(words).intersection(self.permission_blockers)
         )
 
     def present_only(self, text: str, concept: str) -> bool:

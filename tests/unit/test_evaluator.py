@@ -482,7 +482,18 @@ CASES = [
         Outcome.NOT_APPLICABLE,
         "only permits",
     ),
-    # ... but a restricted one is a requirement.
+    # ... but a restricted one, or a requirement with an allowance attached, is a requirement.
+    (
+        crit(
+            Category.MEDICATION,
+            "medication regimen",
+            text="Participants must be on a stable medication regimen for 2 months (dose "
+            "adjustments during the study are acceptable).",
+        ),
+        patient(),
+        Outcome.UNKNOWN,
+        "no record",
+    ),
     (
         crit(
             Category.MEDICATION,
