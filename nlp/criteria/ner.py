@@ -53,7 +53,13 @@ def _cached(model: str, batch_size: int) -> EntitySource:
         raise NerUnavailable(f"the criteria NER cannot be loaded: {exc}") from exc
 
     def source(texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
-        found = ner_pkg.extract_entities(list(texts), nlp=language, batch_size=batch_size)
+        # The flat sequence only: the parser (`Prepared`, coordination, `doc.spans["ner"]`)
+        # assumes non-overlapping spans, so the overlapping entities of coordinated modifiers
+        # ("pleural or pericardial effusion", source "coordination") are left out; the parser
+        # finds coordinations itself.
+        found = ner_pkg.extract_entities(
+            list(texts), nlp=language, batch_size=batch_size, nested=False
+        )
         return [[(e.type, e.start, e.end) for e in entities] for entities in found]
 
     return source

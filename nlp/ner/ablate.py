@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = [d for d in load_dir(args.data) if split_of(d.trial_id) == args.split]
     criteria = [c for d in docs for c in d.criteria]
     nlp = load_ner(args.model)
-    disabled = [p for p in nlp.pipe_names if p == "chia_rules"]
+    disabled = [p for p in nlp.pipe_names if p in ("chia_rules", "chia_coord")]
     with nlp.select_pipes(disable=disabled):
         processed = list(nlp.pipe((c.text for c in criteria), batch_size=128))
     gold = [list(c.entities) for c in criteria]

@@ -1,8 +1,11 @@
 """spaCy factories of the entity pipeline, registered by name so a config can assemble them.
 
 `chia_rules` merges the rules of `nlp/rules/ner.yaml` into the statistical model's entities
-(policy in `nlp.ner.rules`). It keeps no state of its own: the model's saved config names the
-rule file, and the rules are read from the package when the pipeline is built.
+(policy in `nlp.ner.rules`). `chia_coord` adds the entities of coordinated modifiers sharing a
+head ("pleural or pericardial effusion", `nlp.ner.coord`, rules `nlp/rules/ner_coord.yaml`) to
+the span group `doc.spans["chia_coord"]`: they overlap `doc.ents`, which must stay flat.
+Neither keeps state of its own: the model's saved config names the rule file, and the rules are
+read from the package when the pipeline is built.
 """
 
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from nlp.ner.coord import SPAN_GROUP, CompiledCoord, compile_coord, coordinated, load_coord_rules
 from nlp.ner.rules import RULE_SOURCE, CompiledRule, Interval, compile_rules, load_ner_rules
 from nlp.rules_loader import RULES_DIR
 
@@ -55,3 +59,37 @@ def make_chia_rules(
         load_ner_rules(path), only=set(only) if only is not None else None, skip=set(skip)
     )
     return ChiaRules(rules)
+
+
+class ChiaCoord:
+    """Writes the extra (overlapping) entities of coordinations to `doc.spans["chia_coord"]`."""
+
+    def __init__(self, rules: list[CompiledCoord]) -> None:
+        self.rules = rules
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans: list[Span] = []
+        if self.rules and doc.ents:
+            flat = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+            for a, b, label in coordinated(doc.text, flat, self.rules):
+                span = doc.char_span(a, b, label=label, alignment_mode="expand")
+                if span is not None and len(span):
+                    spans.append(span)
+        doc.spans[SPAN_GROUP] = spans
+        return doc
+
+
+@Language.factory(
+    "chia_coord",
+    default_config={"rules_file": "ner_coord.yaml", "only": None, "skip": []},
+)
+def make_chia_coord(
+    nlp: Language, name: str, rules_file: str, only: list[str] | None, skip: list[str]
+) -> ChiaCoord:
+    path = Path(rules_file)
+    if not path.is_absolute():
+        path = RULES_DIR / path
+    rules = compile_coord(
+        load_coord_rules(path), only=set(only) if only is not None else None, skip=set(skip)
+    )
+    return ChiaCoord(rules)

@@ -121,7 +121,7 @@ def score_on(criteria_docs, model, tagger_quantize: bool = False) -> dict[str, A
 
     nlp = assemble(model, quantize=tagger_quantize)
     out = {}
-    with nlp.select_pipes(disable=["chia_rules"]):
+    with nlp.select_pipes(disable=["chia_rules", "chia_coord"]):
         r = score(predict(criteria_docs, nlp))
     out["model"] = {"strict": r.micro("strict").f1, "relaxed": r.micro("relaxed").f1}
     r = score(predict(criteria_docs, nlp))
@@ -132,7 +132,8 @@ def score_on(criteria_docs, model, tagger_quantize: bool = False) -> dict[str, A
 
 
 def assemble(model, quantize: bool = True):
-    """The shipped pipeline around a trained model: tokenizer, ner (MiniLM), chia_rules."""
+    """The shipped pipeline around a trained model: tokenizer, ner (MiniLM), chia_rules,
+    chia_coord."""
     import nlp.ner.components  # registers chia_rules
     import nlp.ner.tagger  # noqa: F401  (registers minilm_ner)
 
@@ -140,6 +141,7 @@ def assemble(model, quantize: bool = True):
     tagger = pipeline.add_pipe("minilm_ner", name="ner", config={"quantize": True})
     tagger.set_model(model, quantize=quantize)
     pipeline.add_pipe("chia_rules", last=True)
+    pipeline.add_pipe("chia_coord", last=True)
     return pipeline
 
 

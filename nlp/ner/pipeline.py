@@ -4,6 +4,12 @@
 process and path; nothing is loaded at import time. `extract_entities(texts)` runs the whole
 entity pipeline (statistical NER + rules, see `nlp.ner.rules`) over many texts with
 `nlp.pipe` batching and returns plain `Entity` values with offsets into each input text.
+
+Entities: the flat sequence of `doc.ents` (model and rules, never overlapping) plus, unless
+`nested=False`, the extra entities of coordinated modifiers (`doc.spans["chia_coord"]`,
+source "coordination", see `nlp.ner.coord`), which OVERLAP flat ones ("pleural or pericardial
+effusion" → "pericardial effusion" and "pleural or pericardial effusion"). A caller that needs a
+flat sequence passes `nested=False` (or drops `source == "coordination"`).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ class Entity:
     start: int
     end: int
     text: str
-    source: str = "model"  # "model" or "rule"
+    source: str = "model"  # "model", "rule" or "coordination" (overlaps a flat entity)
 
 
 def load_ner(path: str | Path | None = None) -> Language:
@@ -51,9 +57,19 @@ def _load(model: str) -> Language:
     return spacy.load(model)
 
 
-def entities_of(doc: Doc) -> list[Entity]:
-    """The pipeline's mentions in a processed doc, in text order."""
-    return [Entity(e.label_, e.start_char, e.end_char, e.text, _source(e)) for e in doc.ents]
+def entities_of(doc: Doc, nested: bool = True) -> list[Entity]:
+    """The pipeline's mentions in a processed doc, in text order (by start, then end); with
+    `nested`, the overlapping entities of coordinations too."""
+    from nlp.ner.coord import COORD_SOURCE, SPAN_GROUP
+
+    out = [Entity(e.label_, e.start_char, e.end_char, e.text, _source(e)) for e in doc.ents]
+    if nested and SPAN_GROUP in doc.spans and len(doc.spans[SPAN_GROUP]):
+        out += [
+            Entity(s.label_, s.start_char, s.end_char, s.text, COORD_SOURCE)
+            for s in doc.spans[SPAN_GROUP]
+        ]
+        out.sort(key=lambda e: (e.start, e.end))
+    return out
 
 
 def _source(span) -> str:
@@ -64,8 +80,10 @@ def extract_entities(
     texts: Iterable[str],
     nlp: Language | None = None,
     batch_size: int = 128,
+    nested: bool = True,
 ) -> list[list[Entity]]:
-    """One list of entities per input text, batched through `nlp.pipe`."""
+    """One list of entities per input text, batched through `nlp.pipe`; `nested=False`: the
+    flat (non-overlapping) sequence only."""
     pipeline = nlp if nlp is not None else load_ner()
-    return [entities_of(doc) for doc in pipeline.pipe(texts, batch_size=batch_size)]
+    return [entities_of(doc, nested) for doc in pipeline.pipe(texts, batch_size=batch_size)]
 

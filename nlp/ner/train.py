@@ -2,8 +2,8 @@
 
 One reproducible command: it splits Chia by trial (`nlp.chia.split`), fine-tunes the MiniLM
 tagger (`nlp.ner.tagger`, loop in `nlp.ner.finetune`; fixed seed, CPU), saves the pipeline
-(criteria tokenizer, `minilm_ner` as "ner", `chia_rules`) into the package, and prints the
-held-out score of the shipped pipeline (model + rules).
+(criteria tokenizer, `minilm_ner` as "ner", `chia_rules`, `chia_coord`) into the package, and
+prints the held-out score of the shipped pipeline (model + rules).
 
 Two recipes:
 - `--select` (experiments): train on the train part and score the tune part after every
@@ -137,7 +137,7 @@ def ship_pipeline(
     pipeline,
     target: Path,
     description: str,
-    version: str = "2.0.0",
+    version: str = "2.1.0",
     derived: str = "encoder fine-tuned",
 ) -> float:
     """Write a pipeline into the package (staged, then swapped in); refuses one over budget.

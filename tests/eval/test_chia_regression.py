@@ -7,6 +7,7 @@ a better model raises them there.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_shipped_model_is_small_and_complete(floors: Floors):
     size = sum(f.stat().st_size for f in MODEL_DIR.rglob("*") if f.is_file()) / 1e6
     assert size < floors.max_model_mb
     nlp = load_ner()
-    assert nlp.pipe_names[-2:] == ["ner", "chia_rules"]
+    assert nlp.pipe_names[-3:] == ["ner", "chia_rules", "chia_coord"]
     assert set(EVAL_TYPES) <= set(nlp.get_pipe("ner").labels)
 
 
@@ -75,8 +76,18 @@ def test_extract_entities_api():
     for text, entities in zip(texts, found, strict=True):
         for e in entities:
             assert text[e.start : e.end] == e.text
-            assert e.source in ("model", "rule")
+            assert e.source in ("model", "rule", "coordination")
     assert any(e.type == "Condition" and "diabetes" in e.text for e in found[0])
+
+
+def test_coordinated_modifiers_overlap_only_when_asked():
+    text = "Known pleural or pericardial effusion"
+    nested, flat = extract_entities([text])[0], extract_entities([text], nested=False)[0]
+    assert all(e.source != "coordination" for e in flat)
+    assert [e for e in nested if e.source != "coordination"] == flat
+    assert [(e.start, e.end) for e in nested] == sorted((e.start, e.end) for e in nested)
+    for a, b in itertools.pairwise(flat):
+        assert a.end <= b.start  # the flat sequence never overlaps
 
 
 def test_eval_command_json_shape(capsys, report):
