@@ -84,6 +84,7 @@ def test_ingest_reads_note_facts_with_sentence_sources(make_app) -> None:
         ("chest pain", Assertion.PRESENT, f"{DOC}#s0"),
         ("hypertension", Assertion.PRESENT, f"{DOC}#s1"),
         ("obesity", Assertion.PRESENT, f"{DOC}#s1"),
+        ("body mass index", Assertion.PRESENT, f"{DOC}#s1"),  # obesity states BMI >= 30
         ("smoking", Assertion.ABSENT, f"{DOC}#s2"),
         ("diabetes mellitus", Assertion.ABSENT, f"{DOC}#s2"),
         ("hyperlipidemia", Assertion.ABSENT, f"{DOC}#s2"),
