@@ -244,7 +244,7 @@ class CriterionEvaluator:
             self._targets(conditions),
             bool(concept) and self._qualifiers.is_method(concept),
             _relative(criterion.text),
-            bool(concept) and self._qualifiers.present_only(criterion.text, concept or ""),
+            bool(concept and self._qualifiers.present_only(criterion.text, concept)),
             not criterion.negated and self._qualifiers.permits_only(criterion.text),
         )
 

@@ -45,6 +45,12 @@ class ChiaRules:
         return doc
 
 
+def _rules_path(rules_file: str) -> Path:
+    """A rules file named in the pipeline config: relative names live in nlp/rules/."""
+    path = Path(rules_file)
+    return path if path.is_absolute() else RULES_DIR / path
+
+
 @Language.factory(
     "chia_rules",
     default_config={"rules_file": "ner.yaml", "only": None, "skip": []},
@@ -52,11 +58,10 @@ class ChiaRules:
 def make_chia_rules(
     nlp: Language, name: str, rules_file: str, only: list[str] | None, skip: list[str]
 ) -> ChiaRules:
-    path = Path(rules_file)
-    if not path.is_absolute():
-        path = RULES_DIR / path
     rules = compile_rules(
-        load_ner_rules(path), only=set(only) if only is not None else None, skip=set(skip)
+        load_ner_rules(_rules_path(rules_file)),
+        only=set(only) if only is not None else None,
+        skip=set(skip),
     )
     return ChiaRules(rules)
 
@@ -86,10 +91,9 @@ class ChiaCoord:
 def make_chia_coord(
     nlp: Language, name: str, rules_file: str, only: list[str] | None, skip: list[str]
 ) -> ChiaCoord:
-    path = Path(rules_file)
-    if not path.is_absolute():
-        path = RULES_DIR / path
     rules = compile_coord(
-        load_coord_rules(path), only=set(only) if only is not None else None, skip=set(skip)
+        load_coord_rules(_rules_path(rules_file)),
+        only=set(only) if only is not None else None,
+        skip=set(skip),
     )
     return ChiaCoord(rules)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.ner.rules import selected
 from nlp.rules_loader import RULES_DIR, Regex, StrictModel, load_rules_file
 
 COORD_SOURCE = "coordination"
@@ -108,16 +109,8 @@ def compile_coord(
     types against the NER's labels."""
     from nlp.ner.convert import LABELS
 
-    names = {r.name for r in rules.rules}
-    unknown = ((only or set()) | (skip or set())) - names
-    if unknown:
-        raise ValueError(f"unknown coordination rule name(s): {', '.join(sorted(unknown))}")
     out = []
-    for r in rules.rules:
-        if (only is not None and r.name not in only) or (only is None and not r.enabled):
-            continue
-        if skip and r.name in skip:
-            continue
+    for r in selected(rules.rules, only, skip, "coordination rule"):
         bad = sorted(set(r.types) - set(LABELS))
         if bad:
             raise ValueError(f"coordination rule {r.name}: unknown entity type(s) {bad}")

@@ -207,8 +207,10 @@ def train(
             running += loss.item()
             n += 1
             if n % 50 == 0:
-                log(f"epoch {epoch} step {n}/{steps_per_epoch} loss {running / n:.4f} "
-                    f"{time.monotonic() - t0:.0f} s")
+                log(
+                    f"epoch {epoch} step {n}/{steps_per_epoch} loss {running / n:.4f} "
+                    f"{time.monotonic() - t0:.0f} s"
+                )
         row: dict[str, Any] = {"epoch": epoch, "loss": round(running / n, 4)}
         row["s"] = round(time.monotonic() - t0)
         if tune_docs is not None:

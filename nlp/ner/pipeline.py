@@ -86,4 +86,3 @@ def extract_entities(
     flat (non-overlapping) sequence only."""
     pipeline = nlp if nlp is not None else load_ner()
     return [entities_of(doc, nested) for doc in pipeline.pipe(texts, batch_size=batch_size)]
-

@@ -23,16 +23,15 @@ rule helps is measured on the tune split (`python -m nlp.ner.ablate`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from nlp.rules_loader import RULES_DIR, Regex, StrictModel, load_rules_file
 
 Merge = Literal["fill", "extend", "override"]
 RULE_SOURCE = "rule"
-
-
 
 
 class NerRule(StrictModel):
@@ -71,20 +70,35 @@ def load_ner_rules(path: Path | None = None) -> NerRules:
     return load_rules_file(path or RULES_DIR / "ner.yaml", NerRules)
 
 
+class _Named(Protocol):
+    name: str
+    enabled: bool
+
+
+R = TypeVar("R", bound=_Named)
+
+
+def selected(
+    rules: Sequence[R], only: set[str] | None, skip: set[str] | None, what: str
+) -> list[R]:
+    """The rules a component runs: the enabled ones (or exactly `only`), minus `skip`. Names
+    that the file does not define are an error, so a typo never silently disables a rule."""
+    unknown = ((only or set()) | (skip or set())) - {r.name for r in rules}
+    if unknown:
+        raise ValueError(f"unknown {what} name(s): {', '.join(sorted(unknown))}")
+    return [
+        r
+        for r in rules
+        if (r.name in only if only is not None else r.enabled) and r.name not in (skip or set())
+    ]
+
+
 def compile_rules(
     rules: NerRules, only: set[str] | None = None, skip: set[str] | None = None
 ) -> list[CompiledRule]:
     """Enabled rules (or exactly `only`), minus `skip`; names are checked against the file."""
-    names = {r.name for r in rules.rules}
-    unknown = ((only or set()) | (skip or set())) - names
-    if unknown:
-        raise ValueError(f"unknown NER rule name(s): {', '.join(sorted(unknown))}")
     out = []
-    for r in rules.rules:
-        if (only is not None and r.name not in only) or (only is None and not r.enabled):
-            continue
-        if skip and r.name in skip:
-            continue
+    for r in selected(rules.rules, only, skip, "NER rule"):
         flags = 0 if r.case_sensitive else re.IGNORECASE
         out.append(
             CompiledRule(r.name, r.label, r.merge, tuple(re.compile(p, flags) for p in r.patterns))

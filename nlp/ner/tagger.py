@@ -57,9 +57,7 @@ def first_pieces(word_ids: Sequence[int | None], n_tokens: int) -> list[int | No
     return out
 
 
-def piece_targets(
-    word_ids: Sequence[int | None], token_tags: Sequence[int | None]
-) -> list[int]:
+def piece_targets(word_ids: Sequence[int | None], token_tags: Sequence[int | None]) -> list[int]:
     """Training target per piece: the token's tag at its first piece, IGNORE elsewhere.
 
     `token_tags[i]` is None for a token whose gold is unknown (missing): it is ignored too.
