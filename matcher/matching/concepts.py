@@ -108,8 +108,15 @@ GENERIC = frozenset(
 )
 
 
+# An abbreviation restating the words before it ("multiple sclerosis (MS)") adds no
+# specificity; a possessive ("Parkinson's disease") is the same name as "Parkinson disease".
+_ABBREVIATION = re.compile(r"\s*\((?:[A-Z][A-Za-z0-9-]*[A-Z0-9]s?)\)")
+_POSSESSIVE = re.compile(r"(?<=[a-z])['’]s\b")
+
+
 def normalise(text: str) -> str:
-    return _PAREN.sub(" ", text.lower()).replace("-", " ")
+    text = _POSSESSIVE.sub("", _ABBREVIATION.sub(" ", text).lower())
+    return _PAREN.sub(" ", text).replace("-", " ")
 
 
 def _stem(token: str) -> str:

@@ -500,7 +500,13 @@ class CriterionEvaluator:
         latest = max(values, key=lambda h: (h.score >= 0.85, _aware(h.fact.start) or epoch))
         fact = latest.fact
         assert fact.value is not None
-        value = self._units.convert(fact.value, fact.unit, c.unit) if c.unit else fact.value
+        value = (
+            self._units.convert(
+                fact.value, fact.unit, c.unit, self._units.analyte(concept, fact.text)
+            )
+            if c.unit
+            else fact.value
+        )
         if value is None:
             return CriterionResult(
                 c,

@@ -2,14 +2,16 @@
 
 Each unit maps to a dimension and a factor to that dimension's base unit, e.g. platelets
 written "100,000/mm3" and a FHIR value in "10*3/uL" both become counts per microlitre.
-Conversions that depend on the analyte (mg/dL <-> mmol/L) are deliberately absent: a
-mismatch yields UNKNOWN rather than a guess.
+Conversions that depend on the analyte (creatinine in mg/dL <-> umol/L, HbA1c in % <->
+mmol/mol) come from a per-analyte table (molar mass, or a linear map between two scales):
+criteria and records from different countries write the same limit differently. An analyte
+the table does not name still yields UNKNOWN rather than a guess.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _SPACE = re.compile(r"\s+")
@@ -22,25 +24,90 @@ def unit_key(unit: str) -> str:
     return key
 
 
+# The dimensions a molar mass bridges, and how their base units relate: the mass base is
+# mg/dL and the substance base mmol/L, so mmol/L = mg/dL * 10 / (g/mol).
+MASS, SUBSTANCE = "mass_concentration", "substance_concentration"
+_MG_DL_PER_G_L = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class UnitDef:
     dimension: str
     factor: float
 
 
-class UnitTable:
-    def __init__(self, units: Mapping[str, tuple[str, float]]) -> None:
-        self._units = {unit_key(u): UnitDef(d, f) for u, (d, f) in units.items()}
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """`to = scale * from + offset` between two units of one analyte (HbA1c NGSP % -> IFCC)."""
 
-    def convert(self, value: float, from_unit: str, to_unit: str) -> float | None:
-        """`value` in `to_unit`, or None when the units are unknown or incompatible."""
+    from_unit: str
+    to_unit: str
+    scale: float
+    offset: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Analyte:
+    names: tuple[str, ...]
+    molar_mass: float | None = None
+    scales: tuple[Scale, ...] = ()
+
+
+class UnitTable:
+    def __init__(
+        self, units: Mapping[str, tuple[str, float]], analytes: Iterable[Analyte] = ()
+    ) -> None:
+        self._units = {unit_key(u): UnitDef(d, f) for u, (d, f) in units.items()}
+        self._analytes = list(analytes)
+        names = sorted(
+            ((n.lower(), a) for a in self._analytes for n in a.names), key=lambda t: -len(t[0])
+        )
+        self._names = [
+            (re.compile(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])"), a) for n, a in names
+        ]
+
+    def analyte(self, *texts: str) -> Analyte | None:
+        """The analyte the first text that names one names (longest name first, so "urea
+        nitrogen" wins over "urea")."""
+        for text in texts:
+            lowered = text.lower()
+            for pattern, analyte in self._names:
+                if pattern.search(lowered):
+                    return analyte
+        return None
+
+    def convert(
+        self, value: float, from_unit: str, to_unit: str, analyte: Analyte | None = None
+    ) -> float | None:
+        """`value` in `to_unit`, or None when the units are unknown or incompatible (for
+        this analyte, if one is given)."""
         a, b = unit_key(from_unit), unit_key(to_unit)
         if a == b:
             return value
         ua, ub = self._units.get(a), self._units.get(b)
-        if ua is None or ub is None or ua.dimension != ub.dimension:
+        if ua is not None and ub is not None and ua.dimension == ub.dimension:
+            return value * ua.factor / ub.factor
+        if analyte is None:
             return None
-        return value * ua.factor / ub.factor
+        return self._convert_analyte(value, a, b, ua, ub, analyte)
+
+    def _convert_analyte(
+        self, value: float, a: str, b: str, ua: UnitDef | None, ub: UnitDef | None, analyte: Analyte
+    ) -> float | None:
+        for s in analyte.scales:
+            src, dst = unit_key(s.from_unit), unit_key(s.to_unit)
+            if (a, b) == (src, dst):
+                return s.scale * value + s.offset
+            if (a, b) == (dst, src):
+                return (value - s.offset) / s.scale
+        if ua is None or ub is None or not analyte.molar_mass:
+            return None
+        base = value * ua.factor
+        if (ua.dimension, ub.dimension) == (MASS, SUBSTANCE):
+            return base * _MG_DL_PER_G_L / analyte.molar_mass / ub.factor
+        if (ua.dimension, ub.dimension) == (SUBSTANCE, MASS):
+            return base * analyte.molar_mass / _MG_DL_PER_G_L / ub.factor
+        return None
 
 
 def compare(value: float, comparator: str, low: float | None, high: float | None) -> bool | None:

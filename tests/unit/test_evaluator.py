@@ -219,9 +219,41 @@ CASES = [
         Outcome.NOT_MET,
         "85000",
     ),
+    # Analyte-specific conversions: a molar mass bridges mg/dL and umol/L, HbA1c % and
+    # mmol/mol are linear scales; an analyte the table does not name is not guessed.
     (
         crit(Category.LAB, "creatinine", comparator="<=", value=1.5, unit="mg/dL"),
         patient(fact(FactKind.OBSERVATION, "Creatinine", value=120, unit="umol/L")),
+        Outcome.MET,
+        "latest creatinine 1.36 mg/dL satisfies <= 1.5",
+    ),
+    (
+        crit(Category.LAB, "serum creatinine", comparator=">", value=140, unit="umol/L"),
+        patient(fact(FactKind.OBSERVATION, "creatinine", value=1.2, unit="mg/dL")),
+        Outcome.NOT_MET,
+        "latest serum creatinine 106.08 umol/L fails > 140",
+    ),
+    (
+        crit(Category.LAB, "HbA1c", comparator=">", value=86, unit="mmol/mol"),
+        patient(fact(FactKind.OBSERVATION, "Hemoglobin A1c", value=11.2, unit="%")),
+        Outcome.MET,
+        "latest HbA1c 98.9 mmol/mol satisfies > 86",
+    ),
+    (
+        crit(Category.LAB, "glucose", comparator="<", value=7, unit="mmol/L"),
+        patient(fact(FactKind.OBSERVATION, "Glucose", value=180, unit="mg/dL")),
+        Outcome.NOT_MET,
+        "fails < 7",
+    ),
+    (
+        crit(Category.LAB, "creatinine clearance", comparator=">=", value=60, unit="mL/min"),
+        patient(fact(FactKind.OBSERVATION, "Creatinine clearance", value=1.1, unit="mg/dL")),
+        Outcome.UNKNOWN,
+        "cannot compare",
+    ),
+    (
+        crit(Category.LAB, "homocysteine", comparator="<=", value=1.5, unit="mg/dL"),
+        patient(fact(FactKind.OBSERVATION, "Homocysteine", value=12, unit="umol/L")),
         Outcome.UNKNOWN,
         "cannot compare",
     ),
