@@ -164,6 +164,11 @@ class Entity:
     end: int
 
 
+# Groups whose names start with this are cohort lines ("Premenopausal women: aged 18-45",
+# "Men: aged 18-70"): the facets of one line (one span) must hold together, and one line must.
+COHORT_GROUP = "cohort:"
+
+
 @dataclass(slots=True)
 class Criterion:
     """One eligibility statement. Unstructurable text stays as category OTHER, never dropped.
@@ -188,7 +193,7 @@ class Criterion:
     value_text: str = ""
     unit: str = ""
     window_days: float | None = None  # temporal window looking back from the index date
-    group: str = ""  # criteria sharing a group are alternatives (OR)
+    group: str = ""  # criteria sharing a group are alternatives (OR); see COHORT_GROUP
     span_start: int = 0
     span_end: int = 0
     duration_days: float | None = None  # minimum time the concept has been present

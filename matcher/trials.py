@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from matcher.embeddings import Embedder
 from matcher.errors import InvalidInput
-from matcher.model import Category, Criterion, CriterionKind, Sex, Trial
+from matcher.model import COHORT_GROUP, Category, Criterion, CriterionKind, Sex, Trial
 from matcher.profile import trial_target_text, trial_vector
 from matcher.store.base import Store
 
@@ -24,8 +24,10 @@ _AGE_UNIT_YEARS = {
     "minute": 1 / 525960,
 }
 MAX_ELIGIBILITY_CHARS = 100_000
-# The OR group that age criteria of disjoint cohorts are put in (see `fill_from_criteria`).
-AGE_COHORTS = "cohort:age"
+# The OR groups that cohort lines are put in (see `fill_from_criteria`): age criteria of
+# disjoint cohorts (with the sex each of those lines names), and sex criteria naming both sexes.
+AGE_COHORTS = f"{COHORT_GROUP}age"
+SEX_COHORTS = f"{COHORT_GROUP}sex"
 
 
 class CriteriaParser(Protocol):
@@ -93,10 +95,14 @@ def fill_from_criteria(trial: Trial) -> None:
     Ages feed a hard filter, so the widest range stated wins (cohorts of one protocol may
     state different ranges), and alternatives (criteria in an OR group) or negated criteria
     never set a bound. Age criteria that no one age satisfies together are cohorts: they
-    become one OR group, so a patient who fits one cohort is not failed by the others.
+    become one OR group, so a patient who fits one cohort is not failed by the others. Sex
+    criteria that name both sexes are cohort lines too ("Premenopausal women: aged 18-45",
+    "Men: aged 18-70"): they never set the trial's sex, and join the age cohorts they share a
+    line with (else one OR group of their own).
     """
     ranges: list[tuple[float, float]] = []  # per age criterion, unbounded sides as -inf/inf
     ages: list[Criterion] = []
+    sexes: list[Criterion] = []
     for c in trial.criteria:
         if c.kind != CriterionKind.INCLUSION or c.category != Category.DEMOGRAPHIC or not c.concept:
             continue
@@ -112,10 +118,34 @@ def fill_from_criteria(trial: Trial) -> None:
                 high = c.value
             ranges.append((low, high))
             ages.append(c)
-        elif (
-            c.concept.text == "sex" and trial.sex == Sex.ALL and c.value_text in ("male", "female")
-        ):
-            trial.sex = Sex(c.value_text)
+        elif c.concept.text == "sex" and c.value_text in ("male", "female"):
+            sexes.append(c)
+    cohort_ages = _fill_ages(trial, ranges, ages)
+    _fill_sexes(trial, sexes, cohort_ages)
+    if (
+        trial.min_age_years is not None
+        and trial.max_age_years is not None
+        and trial.min_age_years > trial.max_age_years
+    ):
+        trial.max_age_years = None  # contradictory statements: keep only the safe bound
+
+
+def _fill_sexes(trial: Trial, sexes: list[Criterion], cohort_ages: list[Criterion]) -> None:
+    named = {c.value_text for c in sexes}
+    if len(named) == 1:
+        if trial.sex == Sex.ALL:
+            trial.sex = Sex(named.pop())
+        return
+    lines = {(c.span_start, c.span_end) for c in cohort_ages}
+    for c in sexes:
+        c.group = AGE_COHORTS if (c.span_start, c.span_end) in lines else SEX_COHORTS
+
+
+def _fill_ages(
+    trial: Trial, ranges: list[tuple[float, float]], ages: list[Criterion]
+) -> list[Criterion]:
+    """Sets the age bounds; returns the age criteria that became cohorts."""
+    cohorts: list[Criterion] = []
     if ranges:
         lows, highs = [lo for lo, _ in ranges], [hi for _, hi in ranges]
         if max(lows) < min(highs):  # bounds that hold together: the widest stated ones
@@ -125,16 +155,12 @@ def fill_from_criteria(trial: Trial) -> None:
             # cohorts, one of which the patient must fit, so only their union filters
             for c in ages:
                 c.group = AGE_COHORTS
+            cohorts = ages
         if trial.min_age_years is None and min(lows) > -math.inf:
             trial.min_age_years = min(lows)
         if trial.max_age_years is None and max(highs) < math.inf:
             trial.max_age_years = max(highs)
-    if (
-        trial.min_age_years is not None
-        and trial.max_age_years is not None
-        and trial.min_age_years > trial.max_age_years
-    ):
-        trial.max_age_years = None  # contradictory statements: keep only the safe bound
+    return cohorts
 
 
 class TrialService:

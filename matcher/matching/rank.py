@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from matcher.model import CriterionKind, CriterionResult, Match, Outcome, Verdict
+from matcher.model import COHORT_GROUP, CriterionKind, CriterionResult, Match, Outcome, Verdict
 
 TIER = {Verdict.ELIGIBLE: 2, Verdict.POSSIBLY_ELIGIBLE: 1, Verdict.INELIGIBLE: 0}
 
@@ -23,17 +23,37 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
     return Outcome.UNKNOWN
 
 
+def _all(outcomes: list[Outcome]) -> Outcome:
+    """An AND: any NOT_MET fails it; any unknown leaves it unknown."""
+    if Outcome.NOT_MET in outcomes:
+        return Outcome.NOT_MET
+    if Outcome.UNKNOWN in outcomes:
+        return Outcome.UNKNOWN
+    if all(o == Outcome.NOT_APPLICABLE for o in outcomes):
+        return Outcome.NOT_APPLICABLE
+    return Outcome.MET
+
+
 def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Outcome]:
-    """One outcome per criterion or OR group of the given kind."""
+    """One outcome per criterion or OR group of the given kind (a cohort group is an OR of
+    its lines, each the AND of its facets)."""
     groups: dict[str, list[Outcome]] = {}
+    lines: dict[str, dict[tuple[int, int], list[Outcome]]] = {}
     singles: list[Outcome] = []
     for r in results:
-        if r.criterion.kind != kind:
+        c = r.criterion
+        if c.kind != kind:
             continue
-        if r.criterion.group:
-            groups.setdefault(r.criterion.group, []).append(r.outcome)
+        if c.group.startswith(COHORT_GROUP):
+            lines.setdefault(c.group, {}).setdefault((c.span_start, c.span_end), []).append(
+                r.outcome
+            )
+        elif c.group:
+            groups.setdefault(c.group, []).append(r.outcome)
         else:
             singles.append(r.outcome)
+    for group, by_line in lines.items():
+        groups[group] = [_all(v) for v in by_line.values()]
     return singles + [_combine(v) for v in groups.values()]
 
 

@@ -95,8 +95,7 @@ class ElasticIndices:
             yield
         except (EsConnectionError, ConnectionTimeout) as exc:  # refused, reset, timeout, TLS
             raise BackendUnavailable(
-                f"Elasticsearch at {self.where} is unreachable ({what}): "
-                f"{type(exc).__name__}"
+                f"Elasticsearch at {self.where} is unreachable ({what}): {type(exc).__name__}"
             ) from exc
         except ApiError as exc:
             if exc.meta.status in RETRYABLE_STATUS:

@@ -12,7 +12,7 @@ import pytest
 
 from matcher.matching.rank import grouped
 from matcher.model import CriterionKind, CriterionResult, Outcome, Trial
-from matcher.trials import AGE_COHORTS, fill_from_criteria
+from matcher.trials import AGE_COHORTS, SEX_COHORTS, fill_from_criteria
 from nlp.criteria import build_parser
 
 
@@ -99,3 +99,54 @@ def test_sex_filled(parser, text: str, expected: str) -> None:
     trial = Trial("NCT00000001", criteria=parser.parse(f"Inclusion Criteria:\n- {text}"))
     fill_from_criteria(trial)
     assert trial.sex.value == expected
+
+
+COHORT_LINES = (
+    "Inclusion Criteria:\n"
+    "- Age eligibility:\n"
+    "  1. Premenopausal women: aged 18 to 45 years\n"
+    "  2. Postmenopausal women: aged 53 to 70 years\n"
+    "  3. Men: aged 18 to 70 years\n"
+)
+
+
+def test_sex_cohort_lines_never_set_the_trial_sex(parser) -> None:
+    trial = Trial("NCT00000001", criteria=parser.parse(COHORT_LINES))
+    fill_from_criteria(trial)
+    assert trial.sex.value == "all"
+    assert (trial.min_age_years, trial.max_age_years) == (18, 70)
+    cohort = [c for c in trial.criteria if c.concept and c.concept.text in ("age", "sex")]
+    assert {c.concept.text for c in cohort} == {"age", "sex"}
+    assert {c.group for c in cohort} == {AGE_COHORTS}
+
+
+@pytest.mark.parametrize(
+    ("sex", "age", "ok"),
+    [("female", 34, True), ("male", 34, True), ("female", 50, False), ("female", 60, True)],
+)
+def test_a_patient_fitting_one_sex_and_age_cohort_passes(
+    parser, sex: str, age: int, ok: bool
+) -> None:
+    trial = Trial("NCT00000001", criteria=parser.parse(COHORT_LINES))
+    fill_from_criteria(trial)
+    results = []
+    for c in trial.criteria:
+        if c.concept and c.concept.text == "sex":
+            met = c.value_text == sex
+        elif c.concept and c.concept.text == "age":
+            low, high = c.value, c.value_high
+            met = low is not None and high is not None and low <= age <= high
+        else:
+            continue
+        results.append(CriterionResult(c, Outcome.MET if met else Outcome.NOT_MET, ""))
+    assert grouped(results, CriterionKind.INCLUSION) == [Outcome.MET if ok else Outcome.NOT_MET]
+
+
+def test_men_and_women_lines_without_age_cohorts_are_alternatives(parser) -> None:
+    text = "Inclusion Criteria:\n- Women: hemoglobin above 12 g/dL\n- Men: hemoglobin above 13 g/dL"
+    trial = Trial("NCT00000001", criteria=parser.parse(text))
+    fill_from_criteria(trial)
+    sexes = [c for c in trial.criteria if c.concept and c.concept.text == "sex"]
+    assert trial.sex.value == "all"
+    assert len(sexes) == 2
+    assert {c.group for c in sexes} == {SEX_COHORTS}
