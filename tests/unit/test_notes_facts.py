@@ -123,6 +123,14 @@ CASES = [
         "HbA1c 8.2%, creatinine of 2.1 mg/dL.",
         {(OBS, "hemoglobin a1c", A.PRESENT), (OBS, "creatinine", A.PRESENT)},
     ),
+    (
+        "The recent biopsy was negative for hepatocellular carcinoma.",  # trec-202127
+        {(P, "biopsy", A.PRESENT), (C, "liver cancer", A.ABSENT)},
+    ),
+    (
+        "She has no history of recurrent UTI prior to her pregnancy.",  # trec-202151
+        {(C, "urinary tract infection", A.ABSENT), (C, "pregnancy", A.PRESENT)},
+    ),
     ("The weather was fine and she walked to town.", set()),
 ]
 
