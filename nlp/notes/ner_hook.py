@@ -50,7 +50,7 @@ def _chia_source() -> MentionSource:
         raise MentionSourceUnavailable(f"Chia NER not available: {exc}") from exc
 
     def source(texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
-        found = extract_entities(list(texts), nlp=model)
+        found = extract_entities(list(texts), nlp=model, nested=False)  # one span per mention
         return [[_entity_fields(e) for e in entities] for entities in found]
 
     return source

@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="only the trials of one part of the split by trial id (default: every file)",
     )
-    p.add_argument("--no-rules", action="store_true", help="statistical model only")
+    p.add_argument(
+        "--no-rules", action="store_true", help="statistical model only (no rule components)"
+    )
     p.set_defaults(func=run)
 
 
@@ -53,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from nlp.chia.metrics import score
 
-    if args.no_rules and "chia_rules" in nlp.pipe_names:
-        with nlp.select_pipes(disable=["chia_rules"]):
+    rules = [name for name in ("chia_rules", "chia_coord") if name in nlp.pipe_names]
+    if args.no_rules and rules:
+        with nlp.select_pipes(disable=rules):
             report = score(predict(docs, nlp))
     else:
         report = score(predict(docs, nlp))
