@@ -43,8 +43,6 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-
-
 class HeadingSection(StrictModel):
     kind: Literal["inclusion", "exclusion"]
     inline: bool = False
@@ -81,6 +79,14 @@ class TemporalRule(StrictModel):
     pattern: Annotated[str, AfterValidator(_check_template)]
 
 
+class ModifierConnector(StrictModel):
+    """A word that makes the clinical span after it a qualifier of the one before it."""
+
+    pattern: Regex
+    # Head entity types the connector qualifies; empty: any ("for" only follows treatments).
+    after_types: list[str] = []
+
+
 class CommonRules(StrictModel):
     comparators: list[PhraseSymbol]
     postfix_comparators: list[PhraseSymbol]
@@ -96,6 +102,9 @@ class CommonRules(StrictModel):
     phrase_stops: list[Regex]
     status_negation: Regex
     definition_cues: list[Regex]
+    modifier_connectors: list[ModifierConnector]
+    list_breaks: Regex
+    deontic_negations: list[Regex]
 
 
 class AgeRules(StrictModel):
@@ -167,6 +176,10 @@ class ConceptRules(StrictModel):
     generic: Regex
     min_chars: int
     reserved: Regex
+    non_heads: Regex
+    dangling: Regex
+    fragments: Regex
+    shared_head_adjective: Regex
 
 
 class ConsentRule(StrictModel):

@@ -17,15 +17,23 @@ Relations, and why they are decided this way:
 - OR/AND: recognised spans of the clinical types joined only by connectors form a list; a
   list with "or" is one OR group, unless it is negated (De Morgan: "no A or B" = no A and
   no B, independent criteria).
+- dependent -> head: a clinical span after a modifier connector ("with", "by", "on", "that",
+  "for" after a treatment; data in common.yaml) that follows an earlier clinical head in the
+  same clause only qualifies it ("No peripheral neuropathy with weakness"). Extractors keep
+  it as an entity of the head's criterion; in a ruling-out criterion it must not become a
+  facet of its own, which would rule out every patient with weakness.
+- deontic negation: in an exclusion, "must not (have had)" restates the exclusion ("A
+  subject must not have had any hospitalization for asthma"), so it is no negation cue there.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from matcher.model import Criterion
+from matcher.model import Criterion, CriterionKind
 from nlp.criteria.quantities import Quantity, find_quantities
 from nlp.criteria.split import Segment
 from nlp.criteria.temporal import Window, find_windows
@@ -70,6 +78,7 @@ def _alternation(phrases: list[str]) -> str:
 
 _CUES = re.compile(rf"(?<![\w-])(?:{_alternation(COMMON.negation_cues)})(?![\w])")
 _PSEUDO = re.compile(rf"(?<![\w-])(?:{_alternation(COMMON.pseudo_negations)})(?![\w])")
+_DEONTIC = re.compile(rf"(?<![\w-])(?:{_alternation(COMMON.deontic_negations)})(?![\w])")
 _POST = re.compile(rf"(?:{_alternation(COMMON.post_negation_cues)})")
 _STOP = re.compile(
     rf"[.;:]|\s(?:{_alternation(COMMON.negation_terminators)})(?![\w])"
@@ -94,6 +103,11 @@ _CONNECTOR = re.compile(
     r"recent|history of|a|an|the|of|with)\s+){0,3}$",
     re.IGNORECASE,
 )
+_MODIFIER_CONNECTORS = [
+    (re.compile(rf"(?<![\w-])(?:{c.pattern})(?![\w-])", re.I), frozenset(c.after_types))
+    for c in COMMON.modifier_connectors
+]
+_LIST_BREAK = re.compile(COMMON.list_breaks, re.I)
 _EXAMPLES = re.compile(
     r"^\s*[(\[,]?\s*(?:e\.g\.|eg\.?|i\.e\.|such as|including|for example)[,:]?\s*"
 )
@@ -172,6 +186,8 @@ class Prepared:
         """(cue start, cue end, scope start, scope end) in segment-text offsets."""
         norm = self.norm
         pseudo = [m.span() for m in _PSEUDO.finditer(norm)]
+        if self.segment.kind == CriterionKind.EXCLUSION:
+            pseudo += [m.span() for m in _DEONTIC.finditer(norm)]
         scopes = []
         for m in _CUES.finditer(norm):
             if any(s <= m.start() < e for s, e in pseudo):
@@ -289,3 +305,42 @@ class Prepared:
                     continue
             chains.append(([span], ""))
         return chains
+
+    # --- dependents -------------------------------------------------------------------
+    def dependents(self, spans: list[Span], is_head: Callable[[Span], bool]) -> dict[Span, Span]:
+        """Spans that only qualify an earlier clinical head of their clause -> that head.
+
+        A span depends on the last head (or dependent) before it when the text between them
+        holds a modifier connector and no list break ("Diabetes, prior treatment with
+        bevacizumab": the comma starts a new item), or when it is listed with a dependent
+        ("on chest x-ray, bone scan, and CT scan") and is of the dependent's type but not the
+        head's ("No peripheral neuropathy with weakness or stroke": stroke, a condition like
+        the head, may be an item of its own and stays one). Spans `is_head` rejects
+        ("treatment" in "Prior treatment with bevacizumab") are neither heads nor dependents.
+        """
+        out: dict[Span, Span] = {}
+        prev: Span | None = None
+        for span in sorted(spans, key=lambda s: s.start):
+            if prev is not None and prev.end <= span.start:
+                gap = self.text[prev.end : span.start]
+                root = out.get(prev, prev)
+                listed = prev in out and _CONNECTOR.match(gap) is not None
+                same_clause = not _SENTENCE.search(gap) and ":" not in gap
+                if same_clause and (
+                    _connects(gap, prev.type) or (listed and span.type == prev.type != root.type)
+                ):
+                    out[span] = root
+            if span in out or is_head(span):
+                prev = span
+        return out
+
+
+def _connects(gap: str, head_type: str) -> bool:
+    """Does `gap` hold a modifier connector for a head of `head_type`, and no list break?"""
+    for rx, after_types in _MODIFIER_CONNECTORS:
+        m = rx.search(gap)
+        if m is None or (after_types and head_type not in after_types):
+            continue
+        if not _LIST_BREAK.search(gap[: m.start()]) and not _LIST_BREAK.search(gap[m.end() :]):
+            return True
+    return False

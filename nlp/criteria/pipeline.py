@@ -28,8 +28,6 @@ CONFIG_PATH = Path(__file__).with_name("pipeline.yaml")
 SEGMENTERS: dict[str, Callable[[str], list[Segment]]] = {"split_criteria": split_criteria}
 
 
-
-
 class ComponentConfig(StrictModel):
     name: str
     factory: str

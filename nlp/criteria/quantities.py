@@ -114,4 +114,3 @@ def _quantity(m: re.Match[str]) -> Quantity | None:
         end = m.start("conn")  # "> 5 mg/dl and 3 ..." — the second number is not ours
         end = m.start() + len(m.string[m.start() : end].rstrip(" "))
     return Quantity(cmp, value, None, unit, start, end)
-

@@ -543,7 +543,41 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
         "Unable to comply with the study visit schedule",
         [c(CO, "compliance", negated=True)],
     ),
+    # --- in an exclusion, a deontic "must not" restates the exclusion (rules alone) -------
+    (
+        "sample",
+        EXC,
+        "Patients must not have received chemotherapy within 4 weeks",
+        [c(M, "chemotherapy", negated=False, window_days=28)],
+    ),
+    (
+        "sample",
+        INC,
+        "Patients must not have received chemotherapy within 4 weeks",
+        [c(M, "chemotherapy", negated=True, window_days=28)],
+    ),
+    # --- a modifier split off a shared noun (rules alone) -----------------------------------
+    (
+        "sample",
+        EXC,
+        "History of hepatic or renal failure",
+        [c(C, "hepatic failure", negated=False), c(C, "renal failure", negated=False)],
+    ),
     # --- stays OTHER ---------------------------------------------------------------------
+    (
+        "TREC2021",
+        EXC,
+        "Any other significant surgical or medical condition which would considerably affect "
+        "results in view of the identifying clinician",
+        [c(OT)],
+    ),
+    (
+        "TREC2021",
+        INC,
+        "Initial emphasis will be on patients who are taking few or no other medications than "
+        "levodopa for their Parkinson's disease.",
+        [c(OT)],
+    ),
     ("NCT01063907", INC, "Life expectancy of at least 3 months", [c(OT)]),
     (
         "sample",

@@ -20,6 +20,7 @@ from nlp.criteria.extractors.base import (
     phrase_after,
     split_or,
 )
+from nlp.criteria.extractors.fragments import distribute, junk, modifier_of_next
 from nlp.rules_loader import ClinicalRules, load_rules
 
 RULES = load_rules("clinical", ClinicalRules)
@@ -114,10 +115,15 @@ def criteria_for(
     event = ex.category.value != "condition"
     kind = ENTITY_TYPE.get(ex.category.value, "Condition")
     out: list[Criterion] = []
-    for part, where in zip(parts, located, strict=True):
+    for n, (part, where) in enumerate(zip(parts, located, strict=True)):
         a, b = where if where else (start, start)
         if where and (p.is_claimed(_Range(a, b)) or part.count("(") != part.count(")")):
             continue  # read already ("EGFR mutation") or cut mid-parenthesis
+        modifier = modifier_of_next(part, p.text[b:] if where else "")
+        if modifier is not None:  # "hepatic or renal failure" -> "hepatic failure"
+            part = distribute(modifier, parts[n + 1] if n + 1 < len(parts) else None) or ""
+        if not part or junk(part):
+            continue
         neg = negated if negated is not None else p.negated(a, b)
         refs: list[EntityRef] = [(kind, a, b)] if where else []
         cue = p.negation_cue(a, b)

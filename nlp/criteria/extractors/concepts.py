@@ -6,6 +6,13 @@ exact offsets. Each becomes one criterion of the category its type maps to (data
 nlp/rules/concepts.yaml), negated when inside a negation scope, with the window linked to it,
 and lists joined by "or" (or introduced by "e.g.") share an OR group unless negated. A segment
 handled here is claimed, so the rule-based phrase extractors do not read it a second time.
+
+Spans that are no concept (fragments, see `fragments.py`) are dropped or read with the noun
+they share ("heart and lung dysfunction" -> "heart dysfunction", "lung dysfunction"). A span
+that only qualifies an earlier head (`Prepared.dependents`: "No peripheral neuropathy with
+weakness") yields no criterion of its own when its criterion would rule a patient out (an
+exclusion, or negated): it would rule out everyone with weakness. It stays an entity of the
+head's criterion. Requirements ("Peripheral neuropathy with weakness") keep both facets.
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ import re
 from itertools import count, pairwise
 from typing import ClassVar
 
-from matcher.model import Category, Criterion
+from matcher.model import Category, Criterion, CriterionKind, Entity
 from nlp.criteria.analysis import Span
 from nlp.criteria.extractors.base import EntityRef, Extractor, Prepared, compile_ci
 from nlp.criteria.extractors.clinical import clean
+from nlp.criteria.extractors.fragments import distribute, junk, modifier_of_next
 from nlp.rules_loader import ConceptRules, load_rules
 
 _R = load_rules("concepts", ConceptRules)
@@ -35,6 +43,7 @@ class ConceptExtractor(Extractor):
     generic: ClassVar[re.Pattern[str]] = compile_ci(_R.generic)
     events: ClassVar[frozenset[str]] = frozenset(_R.event_types)
     reserved: ClassVar[re.Pattern[str]] = compile_ci(_R.reserved)
+    non_heads: ClassVar[re.Pattern[str]] = compile_ci(_R.non_heads)
 
     def extract(self, p: Prepared) -> list[Criterion]:
         spans = [
@@ -46,18 +55,42 @@ class ConceptExtractor(Extractor):
             and not self._covered(p, s)
             and not self.reserved.search(s.text)
         ]
-        spans = _drop_abbreviations(p.text, spans)
+        spans = [
+            s
+            for s in _repair(p.text, _drop_abbreviations(p.text, spans))
+            if not junk(clean(s.text))
+        ]
         if not spans:
             return []
+        heads = p.dependents(spans, self._is_head)
+        ruling_out_kind = p.segment.kind == CriterionKind.EXCLUSION
+        by_span: dict[Span, Criterion] = {}
         out: list[Criterion] = []
         for members, conn in p.coordination(spans):
-            made = [c for s in members if (c := self._criterion(p, s)) is not None]
+            made = []
+            for s in members:
+                crit = self._criterion(p, s)
+                if crit is None:
+                    continue
+                if s in heads and (ruling_out_kind or crit.negated):
+                    continue  # a qualifier of its head: added to the head's entities below
+                by_span[s] = crit
+                made.append(crit)
             if conn == "or" and len(made) > 1 and not any(c.negated for c in made):
                 group = f"ner{next(_GROUPS)}"
                 for crit in made:
                     crit.group = group
             out += made
+        for span, head in heads.items():
+            if span not in by_span and head in by_span:
+                text = p.text[span.start : span.end]
+                by_span[head].entities.append(Entity(span.type, text, span.start, span.end))
         return out
+
+    def _is_head(self, span: Span) -> bool:
+        """Can `span` be qualified ("neuropathy" can, "treatment" of "treatment with" not)?"""
+        concept = clean(span.text)
+        return not (self.generic.fullmatch(concept) or self.non_heads.fullmatch(concept))
 
     def _covered(self, p: Prepared, span: Span) -> bool:
         """Spans another extractor already turned into a criterion (pregnancy, consent)."""
@@ -65,7 +98,7 @@ class ConceptExtractor(Extractor):
 
     def _criterion(self, p: Prepared, span: Span) -> Criterion | None:
         concept = clean(span.text)
-        if len(concept) < _R.min_chars or self.generic.fullmatch(concept):
+        if len(concept) < _R.min_chars or self.generic.fullmatch(concept) or junk(concept):
             return None
         negated = p.negated(span.start, span.end)
         refs: list[EntityRef] = [(span.type, span.start, span.end)]
@@ -100,3 +133,31 @@ def _drop_abbreviations(text: str, spans: list[Span]) -> list[Span]:
         if a.type == b.type and gap.strip() == "(" and closes:
             drop.add(n + 1 if len(b.text) < len(a.text) else n)
     return [s for n, s in enumerate(ordered) if n not in drop]
+
+
+def _repair(text: str, spans: list[Span]) -> list[Span]:
+    """Modifiers split off a shared noun read with it; other fragments are dropped later.
+
+    "heart and" + "lung dysfunction" -> "heart dysfunction" (at "heart") + "lung
+    dysfunction"; "surgical" before " or medical condition" with no such concept -> nothing.
+    The repaired span keeps the modifier's offsets and carries the distributed reading as its
+    text, which is what the criterion's concept is made from.
+    """
+    out: list[Span] = []
+    for n, span in enumerate(spans):
+        concept = clean(span.text)
+        modifier = modifier_of_next(concept, text[span.end :])
+        if modifier is None:
+            out.append(span)
+            continue
+        following = spans[n + 1] if n + 1 < len(spans) else None
+        shared = None
+        if following is not None and following.type == span.type:
+            gap = text[span.end : following.start]
+            if re.fullmatch(r"\s*(?:(?:and/or|and|or|nor|&)\s+)?", gap, re.IGNORECASE):
+                shared = distribute(modifier, clean(following.text))
+        if shared is not None:
+            at = span.start + text[span.start : span.end].lower().find(modifier.lower())
+            at = max(at, span.start)
+            out.append(Span(span.type, at, at + len(modifier), shared, span.source))
+    return out
