@@ -72,6 +72,16 @@ def _lab_facts(m: Measurement, base: Fact) -> list[Fact]:
     return out
 
 
+def _narrowing(span: Span, text: str, rules: PipelineRules) -> str | None:
+    """The modifier just before a negated mention that narrows what is denied, if any."""
+    if span.start == 0 or not rules.narrowing_modifiers:
+        return None
+    word = span.doc[span.start - 1].lower_
+    if word in rules.narrowing_modifiers and word not in text.split():
+        return word
+    return None
+
+
 def doc_facts(
     doc: Doc,
     note: Note,
@@ -99,11 +109,16 @@ def doc_facts(
         if policy is not None:
             kind_name = policy.kind_overrides.get(category, kind_name)
         sentence = _sentence(sentences, starts, span.start_char)
+        text = term.name if term else " ".join(span.text.lower().split())
+        codes = [Code(system, code) for system, code in term.codes] if term else []
+        narrowing = _narrowing(span, text, rules) if assertion == Assertion.ABSENT else None
+        if narrowing:
+            text, codes = f"{narrowing} {text}", []
         base = Fact(
             kind=FactKind(kind_name),
-            text=term.name if term else " ".join(span.text.lower().split()),
+            text=text,
             source=f"{note.source}#s{sentence.index}" if sentence else note.source,
-            codes=[Code(system, code) for system, code in term.codes] if term else [],
+            codes=codes,
             start=None if assertion == Assertion.HISTORICAL else note.date,
             assertion=assertion,
             sentence=sentence.text(doc.text) if sentence else "",

@@ -220,6 +220,7 @@ class PipelineRules(StrictModel):
     context_assertions: dict[str, AssertionName]
     assertion_precedence: list[AssertionName]
     ignored_assertions: dict[Category, list[AssertionName]] = Field(default_factory=dict)
+    narrowing_modifiers: list[str] = Field(default_factory=list)
     max_note_chars: int = Field(gt=0)
 
 

@@ -129,7 +129,15 @@ CASES = [
     ),
     (
         "She has no history of recurrent UTI prior to her pregnancy.",  # trec-202151
-        {(C, "urinary tract infection", A.ABSENT), (C, "pregnancy", A.PRESENT)},
+        {(C, "recurrent urinary tract infection", A.ABSENT), (C, "pregnancy", A.PRESENT)},
+    ),
+    (
+        "Imaging was negative for obstructive pancreatitis.",  # trec-202121: only that kind
+        {(C, "obstructive pancreatitis", A.ABSENT)},
+    ),
+    (
+        "No pancreatitis; she has recurrent UTI.",
+        {(C, "pancreatitis", A.ABSENT), (C, "urinary tract infection", A.PRESENT)},
     ),
     ("The weather was fine and she walked to town.", set()),
 ]
