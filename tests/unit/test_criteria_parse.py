@@ -138,6 +138,12 @@ CASES = [
         [(M, "systemic corticosteroids", False, "", None, None, "", 28)],
     ),
     ("Prior surgery within 30 days", [(P, "surgery", False, "", None, None, "", 30)]),
+    # a bound in parentheses after the event dates it
+    (
+        "Myocardial infarction (< 30 days)",
+        [(C, "Myocardial infarction", False, "", None, None, "", 30)],
+    ),
+    ("Stroke (within 6 months)", [(C, "Stroke", False, "", None, None, "", 182.64)]),
     ("Undergoing hemodialysis", [(P, "hemodialysis", False, "", None, None, "", None)]),
     # performance status
     ("ECOG 0-1", [(PS, "ecog", False, "between", 0, 1, "", None)]),
