@@ -40,7 +40,7 @@ from matcher.evaluation import metrics
 from matcher.evaluation.data import LABELS, CriterionPair
 from matcher.evaluation.topics import Topic, fhir_id
 from matcher.evaluation.workspace import Manifest, Workbench, ingest_topics
-from matcher.matching.rank import grouped
+from matcher.matching.rank import all_of, any_of, grouped
 from matcher.model import Category, Criterion, CriterionKind, CriterionResult, Outcome
 
 HEADINGS = {"inclusion": "Inclusion Criteria:", "exclusion": "Exclusion Criteria:"}
@@ -67,16 +67,7 @@ Progress = Callable[[str, int, int], None]
 def combine(results: list[CriterionResult], kind: CriterionKind) -> Outcome:
     """One outcome for all criteria parsed from one text (see the module docstring)."""
     parts = grouped(results, kind)
-    relevant = [o for o in parts if o != Outcome.NOT_APPLICABLE]
-    if not relevant:
-        return Outcome.NOT_APPLICABLE
-    if kind == CriterionKind.INCLUSION:
-        if Outcome.NOT_MET in relevant:
-            return Outcome.NOT_MET
-        return Outcome.MET if all(o == Outcome.MET for o in relevant) else Outcome.UNKNOWN
-    if Outcome.MET in relevant:
-        return Outcome.MET
-    return Outcome.NOT_MET if all(o == Outcome.NOT_MET for o in relevant) else Outcome.UNKNOWN
+    return all_of(parts) if kind == CriterionKind.INCLUSION else any_of(parts)
 
 
 # Parts about what a note states only when it was measured: silence about them is not absence.

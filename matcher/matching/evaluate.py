@@ -501,9 +501,7 @@ class CriterionEvaluator:
         fact = latest.fact
         assert fact.value is not None
         value = (
-            self._units.convert(
-                fact.value, fact.unit, c.unit, self._units.analyte(concept, fact.text)
-            )
+            self._units.convert(fact.value, fact.unit, c.unit, (concept, fact.text))
             if c.unit
             else fact.value
         )

@@ -11,7 +11,7 @@ from matcher.model import COHORT_GROUP, CriterionKind, CriterionResult, Match, O
 TIER = {Verdict.ELIGIBLE: 2, Verdict.POSSIBLY_ELIGIBLE: 1, Verdict.INELIGIBLE: 0}
 
 
-def _combine(outcomes: list[Outcome]) -> Outcome:
+def any_of(outcomes: list[Outcome]) -> Outcome:
     """An OR group: any MET satisfies it; all NOT_MET fails it; otherwise unknown."""
     if Outcome.MET in outcomes:
         return Outcome.MET
@@ -23,8 +23,9 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
     return Outcome.UNKNOWN
 
 
-def _all(outcomes: list[Outcome]) -> Outcome:
-    """An AND: any NOT_MET fails it; any unknown leaves it unknown."""
+def all_of(outcomes: list[Outcome]) -> Outcome:
+    """An AND: any NOT_MET fails it; any unknown leaves it unknown (NOT_APPLICABLE parts
+    count for nothing)."""
     if Outcome.NOT_MET in outcomes:
         return Outcome.NOT_MET
     if Outcome.UNKNOWN in outcomes:
@@ -53,8 +54,8 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
         else:
             singles.append(r.outcome)
     for group, by_line in lines.items():
-        groups[group] = [_all(v) for v in by_line.values()]
-    return singles + [_combine(v) for v in groups.values()]
+        groups[group] = [all_of(v) for v in by_line.values()]
+    return singles + [any_of(v) for v in groups.values()]
 
 
 def verdict(results: list[CriterionResult]) -> Verdict:
@@ -113,11 +114,15 @@ def build_match(
     fraction = met / len(inclusions) if inclusions else 0.0
     open_inclusions = sum(o == Outcome.UNKNOWN for o in inclusions)
     open_exclusions = sum(o == Outcome.UNKNOWN for o in exclusions)
-    near_misses = sum(
-        r.criterion.kind == CriterionKind.EXCLUSION
-        and r.outcome == Outcome.UNKNOWN
-        and bool(r.evidence)
-        for r in results
+    near_misses = (
+        sum(
+            r.criterion.kind == CriterionKind.EXCLUSION
+            and r.outcome == Outcome.UNKNOWN
+            and bool(r.evidence)
+            for r in results
+        )
+        if weights.partial_exclusion_weight
+        else 0  # off by default: not counted on every candidate of every request
     )
     score = (
         relevance

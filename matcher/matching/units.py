@@ -11,7 +11,7 @@ the table does not name still yields UNKNOWN rather than a guess.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 _SPACE = re.compile(r"\s+")
@@ -58,9 +58,8 @@ class UnitTable:
         self, units: Mapping[str, tuple[str, float]], analytes: Iterable[Analyte] = ()
     ) -> None:
         self._units = {unit_key(u): UnitDef(d, f) for u, (d, f) in units.items()}
-        self._analytes = list(analytes)
         names = sorted(
-            ((n.lower(), a) for a in self._analytes for n in a.names), key=lambda t: -len(t[0])
+            ((n.lower(), a) for a in analytes for n in a.names), key=lambda t: -len(t[0])
         )
         self._names = [
             (re.compile(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])"), a) for n, a in names
@@ -77,37 +76,40 @@ class UnitTable:
         return None
 
     def convert(
-        self, value: float, from_unit: str, to_unit: str, analyte: Analyte | None = None
+        self, value: float, from_unit: str, to_unit: str, names: Sequence[str] = ()
     ) -> float | None:
-        """`value` in `to_unit`, or None when the units are unknown or incompatible (for
-        this analyte, if one is given)."""
+        """`value` in `to_unit`, or None when the units are unknown or incompatible. `names`
+        (the criterion's concept, the record's text) are searched for an analyte only when
+        the units need one."""
         a, b = unit_key(from_unit), unit_key(to_unit)
         if a == b:
             return value
         ua, ub = self._units.get(a), self._units.get(b)
         if ua is not None and ub is not None and ua.dimension == ub.dimension:
             return value * ua.factor / ub.factor
-        if analyte is None:
-            return None
-        return self._convert_analyte(value, a, b, ua, ub, analyte)
+        analyte = self.analyte(*names)
+        return None if analyte is None else _convert_analyte(value, a, b, ua, ub, analyte)
 
-    def _convert_analyte(
-        self, value: float, a: str, b: str, ua: UnitDef | None, ub: UnitDef | None, analyte: Analyte
-    ) -> float | None:
-        for s in analyte.scales:
-            src, dst = unit_key(s.from_unit), unit_key(s.to_unit)
-            if (a, b) == (src, dst):
-                return s.scale * value + s.offset
-            if (a, b) == (dst, src):
-                return (value - s.offset) / s.scale
-        if ua is None or ub is None or not analyte.molar_mass:
-            return None
-        base = value * ua.factor
-        if (ua.dimension, ub.dimension) == (MASS, SUBSTANCE):
-            return base * _MG_DL_PER_G_L / analyte.molar_mass / ub.factor
-        if (ua.dimension, ub.dimension) == (SUBSTANCE, MASS):
-            return base * analyte.molar_mass / _MG_DL_PER_G_L / ub.factor
+
+def _convert_analyte(
+    value: float, a: str, b: str, ua: UnitDef | None, ub: UnitDef | None, analyte: Analyte
+) -> float | None:
+    """A conversion only the analyte allows: one of its linear scales, else its molar mass
+    between a mass and a substance concentration."""
+    for s in analyte.scales:
+        src, dst = unit_key(s.from_unit), unit_key(s.to_unit)
+        if (a, b) == (src, dst):
+            return s.scale * value + s.offset
+        if (a, b) == (dst, src):
+            return (value - s.offset) / s.scale
+    if ua is None or ub is None or not analyte.molar_mass:
         return None
+    base = value * ua.factor
+    if (ua.dimension, ub.dimension) == (MASS, SUBSTANCE):
+        return base * _MG_DL_PER_G_L / analyte.molar_mass / ub.factor
+    if (ua.dimension, ub.dimension) == (SUBSTANCE, MASS):
+        return base * analyte.molar_mass / _MG_DL_PER_G_L / ub.factor
+    return None
 
 
 def compare(value: float, comparator: str, low: float | None, high: float | None) -> bool | None:
