@@ -497,14 +497,17 @@ class CriterionEvaluator:
         if not values:
             return CriterionResult(c, Outcome.UNKNOWN, f"no {concept} value recorded")
         epoch = datetime.min.replace(tzinfo=UTC)
-        latest = max(values, key=lambda h: (h.score >= 0.85, _aware(h.fact.start) or epoch))
+
+        def recency(h: ConceptHit) -> tuple[bool, datetime]:
+            return h.score >= 0.85, _aware(h.fact.start) or epoch
+
+        # A value in a unit the limit cannot be compared with is most often another analyte
+        # that shares the name ("hemoglobin A1c" % for "hemoglobin" g/dL, "creatinine" mg/dL
+        # for "creatinine clearance" mL/min): the latest comparable value decides.
+        converted = [(h, self._value_in(h.fact, c.unit, concept)) for h in values]
+        comparable = [(h, v) for h, v in converted if v is not None]
+        latest, value = max(comparable or converted, key=lambda hv: recency(hv[0]))
         fact = latest.fact
-        assert fact.value is not None
-        value = (
-            self._units.convert(fact.value, fact.unit, c.unit, (concept, fact.text))
-            if c.unit
-            else fact.value
-        )
         if value is None:
             return CriterionResult(
                 c,
@@ -532,6 +535,14 @@ class CriterionEvaluator:
         return CriterionResult(
             c, Outcome.MET if satisfied else Outcome.NOT_MET, reason, _evidence([latest])
         )
+
+    def _value_in(self, fact: Fact, unit: str, concept: str) -> float | None:
+        """The fact's value in the criterion's unit (as recorded when the criterion gives
+        none); None when the units cannot be compared."""
+        assert fact.value is not None
+        if not unit:
+            return fact.value
+        return self._units.convert(fact.value, fact.unit, unit, (concept, fact.text))
 
     # --- unstructured ------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ _DEFINITION = re.compile("|".join(f"(?:{c})" for c in COMMON.definition_cues), r
 _STATUS_NEGATION = re.compile(COMMON.status_negation, re.I)
 _TRIM = " \t,;:.-("
 _OR = re.compile(r"\bor\b", re.I)
-_AND = re.compile(r"\band\b|\bwith\b|;|\bplus\b", re.I)
+_AND = re.compile(r"\band\b(?!\s*/\s*or\b)|\bwith\b|;|\bplus\b", re.I)  # "and/or" is "or"
 
 
 class CriteriaBuilder:

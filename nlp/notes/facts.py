@@ -72,6 +72,22 @@ def _lab_facts(m: Measurement, base: Fact) -> list[Fact]:
     return out
 
 
+def _words(text: str) -> list[str]:
+    return text.lower().replace("-", " ").split()
+
+
+def _stems(words: list[str]) -> set[str]:
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words}
+
+
+def _specific_name(name: str, surface: str) -> str:
+    """The words the note used when they name a kind of the lexicon term ("cryptogenic
+    stroke", "unstable angina" for "stroke", "angina"): the term's name alone would lose what
+    a criterion may ask about. Other synonyms ("heart attack") give the term's name."""
+    words = _words(surface)
+    return " ".join(words) if _stems(_words(name)) < _stems(words) else name
+
+
 def _narrowing(span: Span, text: str, rules: PipelineRules) -> str | None:
     """The modifier just before a negated mention that narrows what is denied, if any."""
     if span.start == 0 or not rules.narrowing_modifiers:
@@ -109,7 +125,10 @@ def doc_facts(
         if policy is not None:
             kind_name = policy.kind_overrides.get(category, kind_name)
         sentence = _sentence(sentences, starts, span.start_char)
-        text = term.name if term else " ".join(span.text.lower().split())
+        text = " ".join(span.text.lower().split())
+        if term:
+            spelled = span._.target_rule.pattern is None  # not an abbreviation ("LE edema")
+            text = _specific_name(term.name, text) if spelled else term.name
         codes = [Code(system, code) for system, code in term.codes] if term else []
         narrowing = _narrowing(span, text, rules) if assertion == Assertion.ABSENT else None
         if narrowing:

@@ -39,6 +39,21 @@ VALUES = [
     ("QTc > 450 msec", [(">", 450, None, "ms", "> 450 msec")]),
     ("SBP >= 140 mmHg", [(">=", 140, None, "mm[Hg]", ">= 140 mmHg")]),
     ("BMI ≥ 30 kg/m2", [(">=", 30, None, "kg/m2", "≥ 30 kg/m2")]),
+    ("SBP >= 160 mm Hg", [(">=", 160, None, "mm[Hg]", ">= 160 mm Hg")]),  # not "mm"
+    ("BMI less than 40 kg/m(2)", [("<", 40, None, "kg/m2", "less than 40 kg/m(2)")]),
+    (
+        "BMI <40 Kilogram per meter square (kg/m^2)",
+        [("<", 40, None, "kg/m2", "<40 Kilogram per meter square")],
+    ),
+    (
+        "BMI between 18.4 and 31.4 kilogram per square meter",
+        [("between", 18.4, 31.4, "kg/m2", "between 18.4 and 31.4 kilogram per square meter")],
+    ),
+    ("eGFR <60 milliliters/minute", [("<", 60, None, "mL/min", "<60 milliliters/minute")]),
+    (
+        "eGFR <45 milliliters per minute per 1.73 meters squared",
+        [("<", 45, None, "mL/min/{1.73_m2}", "<45 milliliters per minute per 1.73 meters squared")],
+    ),
     ("weight of at least 50 kg", [(">=", 50, None, "kg", "at least 50 kg")]),
     ("eGFR<15 ml/min", [("<", 15, None, "mL/min", "<15 ml/min")]),
     ("two to four quadrants", []),  # numbers without comparator or unit are not values

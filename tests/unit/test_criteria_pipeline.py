@@ -271,6 +271,14 @@ def test_shipped_ner_model_runs_in_the_pipeline() -> None:
             assert " ".join(text[e.start : e.end].split()) == e.text
 
 
+def test_and_or_between_recognised_concepts_is_an_or_group() -> None:
+    parser = build_parser({"ner": "default"})
+    text = "Inclusion Criteria:\n- Diagnosis of TB (and/or NTM for NIH clinical center subjects)"
+    found = parser.parse(text)  # criterion annotations, NCT00341601
+    assert [c.concept.text for c in found if c.concept] == ["TB", "NTM"]
+    assert found[0].group and {c.group for c in found} == {found[0].group}
+
+
 @pytest.mark.parametrize(
     ("text", "bounds"),
     [

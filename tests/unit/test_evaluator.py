@@ -251,6 +251,23 @@ CASES = [
         Outcome.UNKNOWN,
         "cannot compare",
     ),
+    # A value in a unit the limit cannot take is another analyte of the same name: the latest
+    # comparable value decides, whatever its date.
+    (
+        crit(Category.LAB, "hemoglobin", comparator=">=", value=9, unit="g/dL"),
+        patient(
+            fact(FactKind.OBSERVATION, "hemoglobin", value=8.1, unit="g/dL", start="2020-01-01"),
+            fact(FactKind.OBSERVATION, "hemoglobin a1c", value=9.5, unit="%", start="2020-06-01"),
+        ),
+        Outcome.NOT_MET,
+        "latest hemoglobin 8.1 g/dL fails >= 9",
+    ),
+    (
+        crit(Category.LAB, "hemoglobin", comparator=">=", value=9, unit="g/dL"),
+        patient(fact(FactKind.OBSERVATION, "hemoglobin a1c", value=9.5, unit="%")),
+        Outcome.UNKNOWN,
+        "cannot compare",
+    ),
     (
         crit(Category.LAB, "homocysteine", comparator="<=", value=1.5, unit="mg/dL"),
         patient(fact(FactKind.OBSERVATION, "Homocysteine", value=12, unit="umol/L")),
