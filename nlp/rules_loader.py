@@ -102,6 +102,7 @@ class CommonRules(StrictModel):
     phrase_stops: list[Regex]
     status_negation: Regex
     definition_cues: list[Regex]
+    definition_inline_cues: list[Regex] = []
     modifier_connectors: list[ModifierConnector]
     list_breaks: Regex
     deontic_negations: list[Regex]

@@ -27,6 +27,9 @@ from nlp.criteria.split import Segment
 from nlp.criteria.text import COMMON
 
 _DEFINITION = re.compile("|".join(f"(?:{c})" for c in COMMON.definition_cues), re.I)
+_INLINE_DEFINITION = re.compile(
+    "|".join(f"(?:{c})" for c in COMMON.definition_inline_cues) or "(?!)", re.I
+)
 _STATUS_NEGATION = re.compile(COMMON.status_negation, re.I)
 _TRIM = " \t,;:.-("
 _OR = re.compile(r"\bor\b", re.I)
@@ -124,10 +127,15 @@ def _to_source(seg: Segment, entities: list[Entity]) -> list[Entity]:
 
 
 def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criterion]:
-    """ "X, as determined by lab A or lab B": one OR group of X, A and B, not X and A and B."""
+    """ "X, as determined by lab A or lab B", "X (lab A)": one OR group of X, A and B, not X
+    and A and B (a value establishes the condition; so does the condition named)."""
     conditions = [c for c in found if c.category == Category.CONDITION and not c.negated]
     labs = [c for c in found if c.category == Category.LAB]
-    if not conditions or not labs or not _DEFINITION.search(segment.text):
+    if not conditions or not labs:
+        return found
+    if not _DEFINITION.search(segment.text) and not (
+        len(conditions) == 1 and _INLINE_DEFINITION.search(segment.text)
+    ):
         return found
     group = f"def{segment.start}"
     for crit in [*conditions, *labs]:

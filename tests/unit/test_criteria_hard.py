@@ -89,6 +89,25 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
             c(C, "myocardial infarction", group="a"),
         ],
     ),
+    # a value in parentheses or after "i.e." defines the one condition named: alternatives
+    (
+        "sample",
+        EXC,
+        "Uncontrolled hypertension (systolic blood pressure > 180 mm Hg)",
+        [
+            c(L, "systolic blood pressure", comparator=">", value=180, unit="mm[Hg]", group="a"),
+            c(C, "hypertension", group="a"),
+        ],
+    ),
+    (
+        "sample",
+        INC,
+        "Obesity, i.e. BMI > 30 kg/m2",
+        [
+            c(L, "body mass index", comparator=">", value=30, unit="kg/m2", group="a"),
+            c(C, "Obesity", group="a"),
+        ],
+    ),
     (
         "sample",
         EXC,
