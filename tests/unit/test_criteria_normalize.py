@@ -70,7 +70,10 @@ WINDOWS = [
     ("within 72 hours of study entry", [("lookback", 3.0, "within 72 hours of")]),
     ("within 5 half-lives", []),
     ("at least 4 weeks since prior chemotherapy", [("since", 28, "at least 4 weeks since")]),
-    ("transplant not within 3 months prior to treatment", [("since", 91.32, "not within 3 months")]),
+    (
+        "transplant not within 3 months prior to treatment",
+        [("since", 91.32, "not within 3 months")],
+    ),
     ("≥ 4 weeks prior to enrollment", [("since", 28, "≥ 4 weeks prior to")]),
     ("more than 6 months ago", [("since", 182.64, "more than 6 months ago")]),
     ("for at least 3 months", [("duration", 91.32, "for at least 3 months")]),
