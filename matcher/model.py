@@ -167,6 +167,11 @@ class Entity:
 # Groups whose names start with this are cohort lines ("Premenopausal women: aged 18-45",
 # "Men: aged 18-70"): the facets of one line (one span) must hold together, and one line must.
 COHORT_GROUP = "cohort:"
+# Groups whose names start with this are a condition and the values that define it ("obese
+# (BMI > 27)", "diabetes, as determined by HbA1c >= 6.5%"): any part MET establishes it, and
+# when every defining value is known and fails, the condition does not hold even if the
+# record does not say so (see matcher.matching.rank.grouped).
+DEFINITION_GROUP = "def:"
 
 
 @dataclass(slots=True)

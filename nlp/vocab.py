@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from matcher.matching.concepts import Synonyms
-from matcher.matching.units import Analyte, Scale, UnitTable
+from matcher.matching.units import Analyte, NormalLimits, Scale, UnitTable
 from nlp.rules_loader import Regex, StrictModel, load_rules
 
 
@@ -27,14 +27,30 @@ class ScaleRule(StrictModel):
     offset: float = 0.0
 
 
+class NormalRule(StrictModel):
+    unit: str
+    upper: tuple[float, float] | None = None
+    lower: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NormalRule:
+        for bounds in (self.upper, self.lower):
+            if bounds is not None and not 0 < bounds[0] <= bounds[1]:
+                raise ValueError(f"limits {bounds} must be positive and ascending")
+        return self
+
+
 class AnalyteRule(StrictModel):
     names: list[str] = Field(min_length=1)
     molar_mass: float | None = Field(default=None, gt=0)
     scales: list[ScaleRule] = Field(default_factory=list)
+    normal: NormalRule | None = None
 
     def build(self) -> Analyte:
         scales = tuple(Scale(s.from_unit, s.to_unit, s.scale, s.offset) for s in self.scales)
-        return Analyte(tuple(self.names), self.molar_mass, scales)
+        n = self.normal
+        normal = NormalLimits(n.unit, n.upper, n.lower) if n is not None else None
+        return Analyte(tuple(self.names), self.molar_mass, scales, normal)
 
 
 class UnitRules(StrictModel):

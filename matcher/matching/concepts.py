@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.embeddings import Embedder
+from matcher.matching.derived import derived_facts
 from matcher.model import Code, Fact, PatientRecord
 
 _PAREN = re.compile(
@@ -203,7 +204,7 @@ class PatientConcepts:
         self._embedder = embedder
         self._texts: list[str] = []
         self._facts_by_text: dict[str, list[Fact]] = {}
-        for fact in record.facts:
+        for fact in [*record.facts, *derived_facts(record)]:
             key = fact.text.strip()
             if key:
                 if key not in self._facts_by_text:

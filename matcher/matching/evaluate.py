@@ -471,7 +471,8 @@ class CriterionEvaluator:
     ) -> CriterionResult:
         c = ctx.criterion
         concept = c.match_text
-        if "uln" in c.unit.lower() or "lln" in c.unit.lower() or ctx.relative:
+        of_limit = c.unit.lower() in ("x uln", "x lln")
+        if ctx.relative or (("uln" in c.unit.lower() or "lln" in c.unit.lower()) and not of_limit):
             return CriterionResult(
                 c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"
             )
@@ -496,6 +497,8 @@ class CriterionEvaluator:
         ]
         if not values:
             return CriterionResult(c, Outcome.UNKNOWN, f"no {concept} value recorded")
+        if of_limit:
+            return self._multiple_of_limit(c, concept, values)
         epoch = datetime.min.replace(tzinfo=UTC)
 
         def recency(h: ConceptHit) -> tuple[bool, datetime]:
@@ -534,6 +537,52 @@ class CriterionEvaluator:
         satisfied = ok != c.negated
         return CriterionResult(
             c, Outcome.MET if satisfied else Outcome.NOT_MET, reason, _evidence([latest])
+        )
+
+    def _multiple_of_limit(
+        self, c: Criterion, concept: str, values: list[ConceptHit]
+    ) -> CriterionResult:
+        """ "AST <= 2.5 x ULN" without the laboratory's range: decided when the latest value
+        meets or fails the limit over the whole interval of common normal limits (units.yaml
+        `normal`), UNKNOWN in between or when the table has no limit for the analyte."""
+        epoch = datetime.min.replace(tzinfo=UTC)
+        found = [
+            (h, m)
+            for h in values
+            if h.fact.value is not None
+            and not h.fact.comparator
+            and (
+                m := self._units.multiple_of_limit(
+                    h.fact.value, h.fact.unit, c.unit, (concept, h.fact.text)
+                )
+            )
+        ]
+        if not found:
+            return CriterionResult(
+                c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"
+            )
+        hit, ((low, high), analyte) = max(
+            found, key=lambda hm: (hm[0].score >= 0.85, _aware(hm[0].fact.start) or epoch)
+        )
+        at_low = compare(low, c.comparator, c.value, c.value_high)
+        at_high = compare(high, c.comparator, c.value, c.value_high)
+        assert analyte.normal is not None
+        limits = analyte.normal.upper if c.unit.lower() == "x uln" else analyte.normal.lower
+        assert limits is not None
+        limit_name = c.unit.split()[-1]
+        stated = (
+            f"latest {concept} {_num(hit.fact.value or 0)} {hit.fact.unit} is "
+            f"{_num(low)}-{_num(high)} {c.unit} (usual {limit_name} "
+            f"{limits[0]:g}-{limits[1]:g} {analyte.normal.unit})"
+        )
+        bound = f"{c.value:g}" + (f"-{c.value_high:g}" if c.value_high is not None else "")
+        if at_low is None or at_high is None or at_low != at_high:
+            why = f"{stated}: {c.comparator} {bound} depends on the laboratory's range"
+            return CriterionResult(c, Outcome.UNKNOWN, why, _evidence([hit]))
+        why = f"{stated}, {'satisfies' if at_low else 'fails'} {c.comparator} {bound}"
+        satisfied = at_low != c.negated
+        return CriterionResult(
+            c, Outcome.MET if satisfied else Outcome.NOT_MET, why, _evidence([hit])
         )
 
     def _value_in(self, fact: Fact, unit: str, concept: str) -> float | None:

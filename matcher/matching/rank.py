@@ -6,7 +6,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from matcher.model import COHORT_GROUP, CriterionKind, CriterionResult, Match, Outcome, Verdict
+from matcher.model import (
+    COHORT_GROUP,
+    DEFINITION_GROUP,
+    Category,
+    CriterionKind,
+    CriterionResult,
+    Match,
+    Outcome,
+    Verdict,
+)
 
 TIER = {Verdict.ELIGIBLE: 2, Verdict.POSSIBLY_ELIGIBLE: 1, Verdict.INELIGIBLE: 0}
 
@@ -35,17 +44,30 @@ def all_of(outcomes: list[Outcome]) -> Outcome:
     return Outcome.MET
 
 
+def defined(condition: list[Outcome], values: list[Outcome]) -> Outcome:
+    """A condition and the values that define it: any MET establishes it; values that are all
+    known and all fail rule it out, even where the record is silent about the condition."""
+    parts = condition + values
+    if Outcome.MET not in parts and values and all(o == Outcome.NOT_MET for o in values):
+        return Outcome.NOT_MET
+    return any_of(parts)
+
+
 def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Outcome]:
     """One outcome per criterion or OR group of the given kind (a cohort group is an OR of
-    its lines, each the AND of its facets)."""
+    its lines, each the AND of its facets; a definition group is `defined`)."""
     groups: dict[str, list[Outcome]] = {}
     lines: dict[str, dict[tuple[int, int], list[Outcome]]] = {}
+    definitions: dict[str, tuple[list[Outcome], list[Outcome]]] = {}
     singles: list[Outcome] = []
     for r in results:
         c = r.criterion
         if c.kind != kind:
             continue
-        if c.group.startswith(COHORT_GROUP):
+        if c.group.startswith(DEFINITION_GROUP):
+            parts = definitions.setdefault(c.group, ([], []))
+            parts[c.category == Category.LAB].append(r.outcome)
+        elif c.group.startswith(COHORT_GROUP):
             lines.setdefault(c.group, {}).setdefault((c.span_start, c.span_end), []).append(
                 r.outcome
             )
@@ -55,7 +77,11 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
             singles.append(r.outcome)
     for group, by_line in lines.items():
         groups[group] = [all_of(v) for v in by_line.values()]
-    return singles + [any_of(v) for v in groups.values()]
+    return (
+        singles
+        + [any_of(v) for v in groups.values()]
+        + [defined(condition, values) for condition, values in definitions.values()]
+    )
 
 
 def verdict(results: list[CriterionResult]) -> Verdict:

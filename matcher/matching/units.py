@@ -47,10 +47,23 @@ class Scale:
 
 
 @dataclass(frozen=True, slots=True)
+class NormalLimits:
+    """An analyte's upper (and lower) limit of normal as the interval that common adult
+    reference ranges span, in `unit`: a criterion in multiples of a limit ("AST <= 2.5 x ULN")
+    is decided only when it holds, or fails, at both ends (the record has no laboratory's own
+    range)."""
+
+    unit: str
+    upper: tuple[float, float] | None = None
+    lower: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Analyte:
     names: tuple[str, ...]
     molar_mass: float | None = None
     scales: tuple[Scale, ...] = ()
+    normal: NormalLimits | None = None
 
 
 class UnitTable:
@@ -89,6 +102,24 @@ class UnitTable:
             return value * ua.factor / ub.factor
         analyte = self.analyte(*names)
         return None if analyte is None else _convert_analyte(value, a, b, ua, ub, analyte)
+
+    def multiple_of_limit(
+        self, value: float, unit: str, limit: str, names: Sequence[str]
+    ) -> tuple[tuple[float, float], Analyte] | None:
+        """`value` as a multiple of the analyte's normal limit (`limit` "x ULN" or "x LLN"):
+        the (low, high) interval over the table's range of that limit; None when the table
+        gives no such limit for the analyte the names name, or the unit does not convert."""
+        analyte = self.analyte(*names)
+        normal = analyte.normal if analyte is not None else None
+        if normal is None:
+            return None
+        bounds = normal.upper if limit.lower() == "x uln" else normal.lower
+        converted = self.convert(value, unit, normal.unit, names) if bounds else None
+        if bounds is None or converted is None:
+            return None
+        low, high = bounds
+        assert analyte is not None
+        return (converted / high, converted / low), analyte
 
 
 def _convert_analyte(

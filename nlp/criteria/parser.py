@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from matcher.model import Category, Concept, Criterion, Entity
+from matcher.model import DEFINITION_GROUP, Category, Concept, Criterion, Entity
 from nlp.criteria.analysis import Prepared
 from nlp.criteria.extractors.base import Extractor
 from nlp.criteria.split import Segment
@@ -137,7 +137,7 @@ def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criteri
         len(conditions) == 1 and _INLINE_DEFINITION.search(segment.text)
     ):
         return found
-    group = f"def{segment.start}"
+    group = f"{DEFINITION_GROUP}{segment.start}"
     for crit in [*conditions, *labs]:
         crit.group = group
     return found
@@ -168,6 +168,7 @@ def assign_ids(per_segment: Iterable[list[Criterion]], id_prefix: str) -> list[C
         for crit in criteria:
             crit.id = f"{id_prefix}{len(out) + 1}"
             if crit.group:
-                crit.group = groups.setdefault(crit.group, f"{id_prefix}g{len(groups) + 1}")
+                kind = DEFINITION_GROUP if crit.group.startswith(DEFINITION_GROUP) else ""
+                crit.group = groups.setdefault(crit.group, f"{kind}{id_prefix}g{len(groups) + 1}")
             out.append(crit)
     return out

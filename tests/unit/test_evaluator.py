@@ -268,15 +268,68 @@ CASES = [
         Outcome.UNKNOWN,
         "cannot compare",
     ),
+    # Renal limits against a record that gives only the creatinine: its eGFR (CKD-EPI 2021,
+    # male, 48 full years at 2019-01-01) is 67.8, and protocols read eGFR as the clearance.
+    (
+        crit(Category.LAB, "creatinine clearance", comparator=">=", value=60, unit="mL/min"),
+        patient(fact(FactKind.OBSERVATION, "creatinine", value=1.3, unit="mg/dL")),
+        Outcome.MET,
+        "latest creatinine clearance 67.8 mL/min satisfies >= 60",
+    ),
+    (
+        crit(Category.LAB, "eGFR", comparator="<", value=30, unit="mL/min/{1.73_m2}"),
+        patient(fact(FactKind.OBSERVATION, "creatinine", value=1.3, unit="mg/dL")),
+        Outcome.NOT_MET,
+        "fails < 30",
+    ),
     (
         crit(Category.LAB, "homocysteine", comparator="<=", value=1.5, unit="mg/dL"),
         patient(fact(FactKind.OBSERVATION, "Homocysteine", value=12, unit="umol/L")),
         Outcome.UNKNOWN,
         "cannot compare",
     ),
+    # Multiples of a normal limit, without the laboratory's range: decided only when the
+    # value meets or fails the limit over the usual normal limits (AST ULN 31-50 U/L).
     (
-        crit(Category.LAB, "bilirubin", comparator="<=", value=1.5, unit="x ULN"),
-        patient(fact(FactKind.OBSERVATION, "Bilirubin", value=0.4, unit="mg/dL")),
+        crit(Category.LAB, "AST", comparator="<=", value=2.5, unit="x ULN"),
+        patient(fact(FactKind.OBSERVATION, "AST", value=45, unit="U/L")),
+        Outcome.MET,
+        "latest AST 45 U/L is 0.9-1.45 x ULN (usual ULN 31-50 U/L), satisfies <= 2.5",
+    ),
+    (
+        crit(Category.LAB, "AST", comparator="<=", value=2.5, unit="x ULN"),
+        patient(fact(FactKind.OBSERVATION, "aspartate aminotransferase", value=200, unit="U/L")),
+        Outcome.NOT_MET,
+        "is 4-6.45 x ULN",
+    ),
+    (
+        crit(Category.LAB, "AST", comparator="<=", value=2.5, unit="x ULN"),
+        patient(fact(FactKind.OBSERVATION, "AST", value=100, unit="U/L")),
+        Outcome.UNKNOWN,
+        "depends on the laboratory's range",
+    ),
+    (  # 34 umol/L is 1.99 mg/dL; total bilirubin ULN 1.0-1.3 mg/dL
+        crit(Category.LAB, "total bilirubin", comparator="<=", value=1.5, unit="x ULN"),
+        patient(fact(FactKind.OBSERVATION, "bilirubin", value=34, unit="umol/L")),
+        Outcome.NOT_MET,
+        "fails <= 1.5",
+    ),
+    (  # an exclusion that applies
+        crit(
+            Category.LAB,
+            "ALT",
+            kind=CriterionKind.EXCLUSION,
+            comparator=">",
+            value=3,
+            unit="x ULN",
+        ),
+        patient(fact(FactKind.OBSERVATION, "ALT", value=400, unit="U/L")),
+        Outcome.MET,
+        "satisfies > 3",
+    ),
+    (  # no usual limit in the table for lipase
+        crit(Category.LAB, "lipase", comparator="<=", value=1.5, unit="x ULN"),
+        patient(fact(FactKind.OBSERVATION, "lipase", value=30, unit="U/L")),
         Outcome.UNKNOWN,
         "normal range",
     ),

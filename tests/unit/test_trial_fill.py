@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from matcher.matching.rank import grouped
-from matcher.model import CriterionKind, CriterionResult, Outcome, Trial
+from matcher.model import DEFINITION_GROUP, CriterionKind, CriterionResult, Outcome, Trial
 from matcher.trials import AGE_COHORTS, SEX_COHORTS, fill_from_criteria
 from nlp.criteria import build_parser
 
@@ -150,3 +150,30 @@ def test_men_and_women_lines_without_age_cohorts_are_alternatives(parser) -> Non
     assert trial.sex.value == "all"
     assert len(sexes) == 2
     assert {c.group for c in sexes} == {SEX_COHORTS}
+
+
+M, N, U = Outcome.MET, Outcome.NOT_MET, Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("hypertension", "pressure", "expected"),
+    [
+        (M, U, M),  # the condition recorded establishes it
+        (U, M, M),  # so does a defining value
+        (M, N, M),  # a clinician's diagnosis stands against one reading
+        (U, N, N),  # the known defining value rules it out where the record is silent
+        (U, U, U),
+        (N, U, U),  # absent by name, the value may still define it
+    ],
+)
+def test_a_condition_and_its_defining_value(
+    parser, hypertension: Outcome, pressure: Outcome, expected: Outcome
+) -> None:
+    text = "Exclusion Criteria:\n- Uncontrolled hypertension (systolic blood pressure > 180 mm Hg)"
+    lab, condition = parser.parse(text)
+    assert lab.group == condition.group and lab.group.startswith(DEFINITION_GROUP)
+    results = [
+        CriterionResult(condition, hypertension, "hypertension"),
+        CriterionResult(lab, pressure, "systolic blood pressure"),
+    ]
+    assert grouped(results, CriterionKind.EXCLUSION) == [expected]
