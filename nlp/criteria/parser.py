@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from matcher.model import DEFINITION_GROUP, Category, Concept, Criterion, Entity
+from matcher.model import DEFINITION_GROUP, Category, Concept, Criterion, CriterionKind, Entity
 from nlp.criteria.analysis import Prepared
 from nlp.criteria.extractors.base import Extractor
 from nlp.criteria.split import Segment
@@ -127,15 +127,21 @@ def _to_source(seg: Segment, entities: list[Entity]) -> list[Entity]:
 
 
 def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criterion]:
-    """ "X, as determined by lab A or lab B", "X (lab A)": one OR group of X, A and B, not X
-    and A and B (a value establishes the condition; so does the condition named)."""
+    """ "X, as determined by lab A or lab B": one definition group of X, A and B, not X and A
+    and B (a value establishes the condition; so does the condition named). A value in
+    parentheses or after "i.e." defines the one condition of an exclusion the same way
+    ("uncontrolled hypertension (SBP > 180)"); in a requirement it more often narrows it
+    ("OSA (AHI >= 15)": the diagnosis alone does not meet it), so there it stays a part."""
     conditions = [c for c in found if c.category == Category.CONDITION and not c.negated]
     labs = [c for c in found if c.category == Category.LAB]
     if not conditions or not labs:
         return found
-    if not _DEFINITION.search(segment.text) and not (
-        len(conditions) == 1 and _INLINE_DEFINITION.search(segment.text)
-    ):
+    inline = (
+        segment.kind == CriterionKind.EXCLUSION
+        and len(conditions) == 1
+        and _INLINE_DEFINITION.search(segment.text) is not None
+    )
+    if not inline and not _DEFINITION.search(segment.text):
         return found
     group = f"{DEFINITION_GROUP}{segment.start}"
     for crit in [*conditions, *labs]:

@@ -89,7 +89,7 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
             c(C, "myocardial infarction", group="a"),
         ],
     ),
-    # a value in parentheses or after "i.e." defines the one condition named: alternatives
+    # in an exclusion, a value in parentheses or after "i.e." defines the one condition named
     (
         "sample",
         EXC,
@@ -101,11 +101,20 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
     ),
     (
         "sample",
-        INC,
+        EXC,
         "Obesity, i.e. BMI > 30 kg/m2",
         [
             c(L, "body mass index", comparator=">", value=30, unit="kg/m2", group="a"),
             c(C, "Obesity", group="a"),
+        ],
+    ),
+    (  # in a requirement the value narrows the condition: both must hold
+        "sample",
+        INC,
+        "Uncontrolled hypertension (systolic blood pressure > 180 mm Hg)",
+        [
+            c(L, "systolic blood pressure", comparator=">", value=180, unit="mm[Hg]"),
+            c(C, "hypertension"),
         ],
     ),
     (
