@@ -81,7 +81,7 @@ def test_ingest_reads_note_facts_with_sentence_sources(make_app) -> None:
     record = app.ingest.get_patient(PATIENT)  # as stored, read back from SQLite
     assert record.notes[0].source == DOC
     assert {
-        ("chest pain", Assertion.PRESENT, f"{DOC}#s0"),
+        ("anterior chest pain", Assertion.PRESENT, f"{DOC}#s0"),  # the note's kind of it
         ("hypertension", Assertion.PRESENT, f"{DOC}#s1"),
         ("obesity", Assertion.PRESENT, f"{DOC}#s1"),
         ("body mass index", Assertion.PRESENT, f"{DOC}#s1"),  # obesity states BMI >= 30
