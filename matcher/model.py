@@ -289,6 +289,10 @@ class Match:
     inclusions_met: int
     inclusions_total: int
     results: list[CriterionResult] = field(default_factory=list)
+    # How likely the patient is eligible, from the criterion outcomes alone (not how relevant
+    # the trial is): a relative score, higher is likelier, not a probability. See
+    # matcher.matching.rank.RankWeights.
+    eligibility: float = 0.0
 
 
 # --- (de)serialisation helpers -----------------------------------------------------------

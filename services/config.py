@@ -80,6 +80,10 @@ class MatchingConfig(_Strict):
     unknown_exclusion_weight: float = Field(0.03, ge=0)
     # ... and of each exclusion left UNKNOWN with evidence (a near miss), times ln(1 + count).
     partial_exclusion_weight: float = Field(0.0, ge=0)
+    # The eligibility estimate (relevance left out): a verdict step is 1, plus these weights.
+    eligibility_inclusion_weight: float = Field(0.7, ge=0)
+    eligibility_unknown_weight: float = Field(0.025, ge=0)
+    eligibility_unknown_exclusion_weight: float = Field(0.09, ge=0)
     # `trialmatch serve`: build the trials' criterion contexts before listening and freeze
     # them out of the garbage collector's full walks (services.providers.settle).
     warm_on_start: bool = True

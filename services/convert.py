@@ -191,6 +191,7 @@ def match_to_pb(m: Match, rank: int) -> matcher_pb2.Candidate:
         inclusions_met=m.inclusions_met,
         inclusions_total=m.inclusions_total,
         rank=rank,
+        eligibility=m.eligibility,
         criteria=[
             matcher_pb2.CriterionResult(
                 criterion=criterion_to_pb(r.criterion),

@@ -88,6 +88,7 @@ def print_candidates(
                 f"#{cand.rank} {who} {subject}  ",
                 (label, style),
                 f"  score {cand.score:.3f}  relevance {cand.relevance:.2f}  "
+                f"eligibility {cand.eligibility:.2f}  "
                 f"inclusions met {cand.inclusions_met}/{cand.inclusions_total}",
             )
         )

@@ -12,6 +12,11 @@ below everything the engine returned. They are ineligible by the trial's own str
 limits, which is a verdict, not a missing score. The same holds for filtered patients in the
 reverse direction. System score = position in the engine's order (which is Match.score within
 verdict tiers), so AUROC measures exactly the ordering a coordinator would see.
+
+The system also reports `auroc_eligibility`: the same AUROC on Match.eligibility, the engine's
+estimate of eligibility with relevance left out (judged excluded and eligible trials are both
+relevant, so relevance only blurs that question). Filtered trials get the lowest value there
+too.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class TrecRun:
     trials_for: dict[str, list[str]] = field(default_factory=dict)
     scores_for: dict[str, dict[str, float]] = field(default_factory=dict)
     topics_for: dict[str, list[str]] = field(default_factory=dict)
+    eligibility_for: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def complete_ranking(
@@ -62,22 +68,22 @@ def complete_ranking(
 
 def score_run(run: TrecRun, data: TrecData) -> dict[str, Any]:
     """NDCG@10, P@10, AUROC (2 vs 1) averaged over topics; MRR over trials with an eligible."""
-    ndcg, p10, auc = [], [], []
+    ndcg, p10, auc, auc_eligibility = [], [], [], []
     per_topic: dict[str, dict[str, float | None]] = {}
     for topic in data.topics:
         judged = data.qrels[topic.topic_id]
         ranked = run.trials_for.get(topic.topic_id, [])
-        scores = run.scores_for.get(topic.topic_id, {})
         n = metrics.ndcg_at_k(ranked, judged, 10)
         p = metrics.precision_at_k(ranked, judged, 10, relevant=2)
-        a = metrics.auroc(
-            [scores[d] for d, v in judged.items() if v == 2 and d in scores],
-            [scores[d] for d, v in judged.items() if v == 1 and d in scores],
-        )
+        a = _auroc(run.scores_for.get(topic.topic_id, {}), judged)
         ndcg.append(n)
         p10.append(p)
         auc.append(a)
         per_topic[topic.topic_id] = {"ndcg@10": n, "p@10": p, "auroc": a}
+        if run.eligibility_for:
+            e = _auroc(run.eligibility_for.get(topic.topic_id, {}), judged)
+            auc_eligibility.append(e)
+            per_topic[topic.topic_id]["auroc_eligibility"] = e
     eligible = _eligible_topics(data)
     trial_ids = sorted(eligible)
     mrr = metrics.mrr(
@@ -90,7 +96,17 @@ def score_run(run: TrecRun, data: TrecData) -> dict[str, Any]:
         "rank_patients_mrr": _round(mrr) if trial_ids and run.topics_for else None,
         "auroc_topics": sum(a is not None for a in auc),
     }
+    if run.eligibility_for:
+        summary["auroc_eligibility"] = _round(metrics.mean(auc_eligibility))
     return {"summary": summary, "per_topic": per_topic}
+
+
+def _auroc(scores: Mapping[str, float], judged: Mapping[str, int]) -> float | None:
+    """Eligible (2) against excluded (1), over the judged trials that have a score."""
+    return metrics.auroc(
+        [scores[d] for d, v in judged.items() if v == 2 and d in scores],
+        [scores[d] for d, v in judged.items() if v == 1 and d in scores],
+    )
 
 
 def _round(v: float | None) -> float | None:
@@ -137,6 +153,9 @@ def run_system(
         order, scores = complete_ranking([m.trial_id for m in ranking.matches], list(judged))
         run.trials_for[topic.topic_id] = order
         run.scores_for[topic.topic_id] = scores
+        eligibility = {m.trial_id: m.eligibility for m in ranking.matches}
+        floor = min(eligibility.values(), default=0.0) - 1.0  # filtered: below all returned
+        run.eligibility_for[topic.topic_id] = {d: eligibility.get(d, floor) for d in judged}
         if progress:
             progress("rank trials", n, len(data.topics))
     timings["rank_trials_seconds"] = time.perf_counter() - t0

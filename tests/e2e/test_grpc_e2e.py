@@ -117,6 +117,8 @@ def test_rank_patients_orders_by_verdict_and_explains(loaded: Client) -> None:
         assert row.outcome == matcher_pb2.OUTCOME_NOT_MET
         assert row.evidence and row.evidence[0].source.startswith("Observation/")
     assert [c.rank for c in response.candidates] == [1, 2, 3]
+    # the eligibility estimate reaches the API: the eligible patient above the ineligible ones
+    assert all(top.eligibility > other.eligibility for other in response.candidates[1:])
 
 
 def test_hard_filters_and_verdict_filter(loaded: Client) -> None:

@@ -15,8 +15,9 @@ from matcher.evaluation.criteria import (
     label_for,
     majority_baseline,
 )
-from matcher.evaluation.data import CriterionPair
-from matcher.evaluation.trec import complete_ranking
+from matcher.evaluation.data import CriterionPair, TrecData
+from matcher.evaluation.topics import Topic
+from matcher.evaluation.trec import TrecRun, complete_ranking, score_run
 from matcher.model import Category, Criterion, CriterionKind, CriterionResult, Evidence, Outcome
 
 INC, EXC = CriterionKind.INCLUSION, CriterionKind.EXCLUSION
@@ -168,3 +169,16 @@ def test_filtered_candidates_go_last_tied():
     order, scores = complete_ranking(["t3", "t1", "zz"], ["t1", "t2", "t3", "t4"])
     assert order == ["t3", "t1", "t2", "t4"]  # returned first, the rest by id; unknown ids dropped
     assert scores["t3"] > scores["t1"] > scores["t2"] == scores["t4"]
+
+
+def test_auroc_of_the_eligibility_estimate_is_reported_beside_the_ranking_one():
+    data = TrecData(topics=[Topic("q1", "note")], qrels={"q1": {"a": 2, "b": 1, "c": 1}}, trials={})
+    ranked = {"b": 3.0, "a": 2.0, "c": 1.0}  # relevance put an excluded trial first
+    run = TrecRun(
+        trials_for={"q1": ["b", "a", "c"]},
+        scores_for={"q1": ranked},
+        eligibility_for={"q1": {"a": 1.5, "b": 0.4, "c": -1.0}},  # c was filtered
+    )
+    summary = score_run(run, data)["summary"]
+    assert summary["auroc"] == 0.5 and summary["auroc_eligibility"] == 1.0
+    assert "auroc_eligibility" not in score_run(TrecRun(scores_for={"q1": ranked}), data)["summary"]

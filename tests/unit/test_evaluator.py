@@ -1049,3 +1049,22 @@ def test_evaluate_in_context(
     result = evaluator.evaluate(ctx, PatientConcepts(record, emb), INDEX)
     assert result.outcome == expected, result.reason
     assert reason in result.reason
+
+
+def test_eligibility_leaves_relevance_out() -> None:
+    """Two trials on the patient's problem: the one the patient can enter is the likelier,
+    however much closer the other one's text is."""
+    weights = RankWeights()
+    open_trial = [result(INC, Outcome.MET), result(INC, Outcome.UNKNOWN)]
+    close = build_match("t1", "p", 0.99, open_trial + [result(EXC, Outcome.UNKNOWN)] * 6)
+    far = build_match("t2", "p", 0.2, open_trial)
+    assert close.score > far.score  # the ranking still weighs relevance...
+    assert far.eligibility > close.eligibility  # ...the estimate does not
+    assert close.eligibility == pytest.approx(
+        1 + 0.7 * 0.5 - 0.025 * math.log1p(1) - 0.09 * math.log1p(6), abs=2e-6
+    )
+    same = build_match("t2", "p", 0.9, open_trial, weights)
+    assert same.eligibility == far.eligibility
+    failed = build_match("t3", "p", 0.9, [result(INC, Outcome.NOT_MET)], weights)
+    eligible = build_match("t4", "p", 0.1, [result(INC, Outcome.MET)], weights)
+    assert eligible.eligibility > far.eligibility > failed.eligibility

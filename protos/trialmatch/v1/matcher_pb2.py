@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from trialmatch.v1 import common_pb2 as trialmatch_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btrialmatch/v1/matcher.proto\x12\rtrialmatch.v1\x1a\x1atrialmatch/v1/common.proto\"7\n\x08\x45vidence\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\"\xa2\x01\n\x0f\x43riterionResult\x12+\n\tcriterion\x18\x01 \x01(\x0b\x32\x18.trialmatch.v1.Criterion\x12\'\n\x07outcome\x18\x02 \x01(\x0e\x32\x16.trialmatch.v1.Outcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12)\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\x17.trialmatch.v1.Evidence\"\xee\x01\n\tCandidate\x12\x10\n\x08trial_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\'\n\x07verdict\x18\x03 \x01(\x0e\x32\x16.trialmatch.v1.Verdict\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x11\n\trelevance\x18\x05 \x01(\x01\x12\x16\n\x0einclusions_met\x18\x06 \x01(\x05\x12\x18\n\x10inclusions_total\x18\x07 \x01(\x05\x12\x30\n\x08\x63riteria\x18\x08 \x03(\x0b\x32\x1e.trialmatch.v1.CriterionResult\x12\x0c\n\x04rank\x18\t \x01(\x05\"d\n\x0ePatientFilters\x12(\n\x08verdicts\x18\x01 \x03(\x0e\x32\x16.trialmatch.v1.Verdict\x12\x0f\n\x07genders\x18\x02 \x03(\t\x12\x17\n\x0fpostal_prefixes\x18\x03 \x03(\t\"z\n\x13RankPatientsRequest\x12\x10\n\x08trial_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12.\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x1d.trialmatch.v1.PatientFilters\x12\x12\n\nindex_date\x18\x04 \x01(\t\"X\n\x14RankPatientsResponse\x12,\n\ncandidates\x18\x01 \x03(\x0b\x32\x18.trialmatch.v1.Candidate\x12\x12\n\nconsidered\x18\x02 \x01(\x05\"J\n\x11RankTrialsRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\nindex_date\x18\x03 \x01(\t\"V\n\x12RankTrialsResponse\x12,\n\ncandidates\x18\x01 \x03(\x0b\x32\x18.trialmatch.v1.Candidate\x12\x12\n\nconsidered\x18\x02 \x01(\x05\"*\n\x16WatchCandidatesRequest\x12\x10\n\x08trial_id\x18\x01 \x01(\t\"=\n\x0e\x43\x61ndidateEvent\x12+\n\tcandidate\x18\x01 \x01(\x0b\x32\x18.trialmatch.v1.Candidate\"\'\n\x13\x43ohortReportRequest\x12\x10\n\x08trial_id\x18\x01 \x01(\t\")\n\x0b\x43ohortCount\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"B\n\x14\x43ohortReportResponse\x12*\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1a.trialmatch.v1.CohortCount*o\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x14\n\x10VERDICT_ELIGIBLE\x10\x01\x12\x1d\n\x19VERDICT_POSSIBLY_ELIGIBLE\x10\x02\x12\x16\n\x12VERDICT_INELIGIBLE\x10\x03*y\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0f\n\x0bOUTCOME_MET\x10\x01\x12\x13\n\x0fOUTCOME_NOT_MET\x10\x02\x12\x13\n\x0fOUTCOME_UNKNOWN\x10\x03\x12\x1a\n\x16OUTCOME_NOT_APPLICABLE\x10\x04\x32\xe9\x02\n\x07Matcher\x12W\n\x0cRankPatients\x12\".trialmatch.v1.RankPatientsRequest\x1a#.trialmatch.v1.RankPatientsResponse\x12Q\n\nRankTrials\x12 .trialmatch.v1.RankTrialsRequest\x1a!.trialmatch.v1.RankTrialsResponse\x12Y\n\x0fWatchCandidates\x12%.trialmatch.v1.WatchCandidatesRequest\x1a\x1d.trialmatch.v1.CandidateEvent0\x01\x12W\n\x0c\x43ohortReport\x12\".trialmatch.v1.CohortReportRequest\x1a#.trialmatch.v1.CohortReportResponseB\x02P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btrialmatch/v1/matcher.proto\x12\rtrialmatch.v1\x1a\x1atrialmatch/v1/common.proto\"7\n\x08\x45vidence\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\"\xa2\x01\n\x0f\x43riterionResult\x12+\n\tcriterion\x18\x01 \x01(\x0b\x32\x18.trialmatch.v1.Criterion\x12\'\n\x07outcome\x18\x02 \x01(\x0e\x32\x16.trialmatch.v1.Outcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12)\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\x17.trialmatch.v1.Evidence\"\x83\x02\n\tCandidate\x12\x10\n\x08trial_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\'\n\x07verdict\x18\x03 \x01(\x0e\x32\x16.trialmatch.v1.Verdict\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x11\n\trelevance\x18\x05 \x01(\x01\x12\x16\n\x0einclusions_met\x18\x06 \x01(\x05\x12\x18\n\x10inclusions_total\x18\x07 \x01(\x05\x12\x30\n\x08\x63riteria\x18\x08 \x03(\x0b\x32\x1e.trialmatch.v1.CriterionResult\x12\x0c\n\x04rank\x18\t \x01(\x05\x12\x13\n\x0b\x65ligibility\x18\n \x01(\x01\"d\n\x0ePatientFilters\x12(\n\x08verdicts\x18\x01 \x03(\x0e\x32\x16.trialmatch.v1.Verdict\x12\x0f\n\x07genders\x18\x02 \x03(\t\x12\x17\n\x0fpostal_prefixes\x18\x03 \x03(\t\"z\n\x13RankPatientsRequest\x12\x10\n\x08trial_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12.\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x1d.trialmatch.v1.PatientFilters\x12\x12\n\nindex_date\x18\x04 \x01(\t\"X\n\x14RankPatientsResponse\x12,\n\ncandidates\x18\x01 \x03(\x0b\x32\x18.trialmatch.v1.Candidate\x12\x12\n\nconsidered\x18\x02 \x01(\x05\"J\n\x11RankTrialsRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\nindex_date\x18\x03 \x01(\t\"V\n\x12RankTrialsResponse\x12,\n\ncandidates\x18\x01 \x03(\x0b\x32\x18.trialmatch.v1.Candidate\x12\x12\n\nconsidered\x18\x02 \x01(\x05\"*\n\x16WatchCandidatesRequest\x12\x10\n\x08trial_id\x18\x01 \x01(\t\"=\n\x0e\x43\x61ndidateEvent\x12+\n\tcandidate\x18\x01 \x01(\x0b\x32\x18.trialmatch.v1.Candidate\"\'\n\x13\x43ohortReportRequest\x12\x10\n\x08trial_id\x18\x01 \x01(\t\")\n\x0b\x43ohortCount\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"B\n\x14\x43ohortReportResponse\x12*\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1a.trialmatch.v1.CohortCount*o\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x14\n\x10VERDICT_ELIGIBLE\x10\x01\x12\x1d\n\x19VERDICT_POSSIBLY_ELIGIBLE\x10\x02\x12\x16\n\x12VERDICT_INELIGIBLE\x10\x03*y\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0f\n\x0bOUTCOME_MET\x10\x01\x12\x13\n\x0fOUTCOME_NOT_MET\x10\x02\x12\x13\n\x0fOUTCOME_UNKNOWN\x10\x03\x12\x1a\n\x16OUTCOME_NOT_APPLICABLE\x10\x04\x32\xe9\x02\n\x07Matcher\x12W\n\x0cRankPatients\x12\".trialmatch.v1.RankPatientsRequest\x1a#.trialmatch.v1.RankPatientsResponse\x12Q\n\nRankTrials\x12 .trialmatch.v1.RankTrialsRequest\x1a!.trialmatch.v1.RankTrialsResponse\x12Y\n\x0fWatchCandidates\x12%.trialmatch.v1.WatchCandidatesRequest\x1a\x1d.trialmatch.v1.CandidateEvent0\x01\x12W\n\x0c\x43ohortReport\x12\".trialmatch.v1.CohortReportRequest\x1a#.trialmatch.v1.CohortReportResponseB\x02P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,36 +33,36 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trialmatch.v1.matcher_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'P\001'
-  _globals['_VERDICT']._serialized_start=1276
-  _globals['_VERDICT']._serialized_end=1387
-  _globals['_OUTCOME']._serialized_start=1389
-  _globals['_OUTCOME']._serialized_end=1510
+  _globals['_VERDICT']._serialized_start=1297
+  _globals['_VERDICT']._serialized_end=1408
+  _globals['_OUTCOME']._serialized_start=1410
+  _globals['_OUTCOME']._serialized_end=1531
   _globals['_EVIDENCE']._serialized_start=74
   _globals['_EVIDENCE']._serialized_end=129
   _globals['_CRITERIONRESULT']._serialized_start=132
   _globals['_CRITERIONRESULT']._serialized_end=294
   _globals['_CANDIDATE']._serialized_start=297
-  _globals['_CANDIDATE']._serialized_end=535
-  _globals['_PATIENTFILTERS']._serialized_start=537
-  _globals['_PATIENTFILTERS']._serialized_end=637
-  _globals['_RANKPATIENTSREQUEST']._serialized_start=639
-  _globals['_RANKPATIENTSREQUEST']._serialized_end=761
-  _globals['_RANKPATIENTSRESPONSE']._serialized_start=763
-  _globals['_RANKPATIENTSRESPONSE']._serialized_end=851
-  _globals['_RANKTRIALSREQUEST']._serialized_start=853
-  _globals['_RANKTRIALSREQUEST']._serialized_end=927
-  _globals['_RANKTRIALSRESPONSE']._serialized_start=929
-  _globals['_RANKTRIALSRESPONSE']._serialized_end=1015
-  _globals['_WATCHCANDIDATESREQUEST']._serialized_start=1017
-  _globals['_WATCHCANDIDATESREQUEST']._serialized_end=1059
-  _globals['_CANDIDATEEVENT']._serialized_start=1061
-  _globals['_CANDIDATEEVENT']._serialized_end=1122
-  _globals['_COHORTREPORTREQUEST']._serialized_start=1124
-  _globals['_COHORTREPORTREQUEST']._serialized_end=1163
-  _globals['_COHORTCOUNT']._serialized_start=1165
-  _globals['_COHORTCOUNT']._serialized_end=1206
-  _globals['_COHORTREPORTRESPONSE']._serialized_start=1208
-  _globals['_COHORTREPORTRESPONSE']._serialized_end=1274
-  _globals['_MATCHER']._serialized_start=1513
-  _globals['_MATCHER']._serialized_end=1874
+  _globals['_CANDIDATE']._serialized_end=556
+  _globals['_PATIENTFILTERS']._serialized_start=558
+  _globals['_PATIENTFILTERS']._serialized_end=658
+  _globals['_RANKPATIENTSREQUEST']._serialized_start=660
+  _globals['_RANKPATIENTSREQUEST']._serialized_end=782
+  _globals['_RANKPATIENTSRESPONSE']._serialized_start=784
+  _globals['_RANKPATIENTSRESPONSE']._serialized_end=872
+  _globals['_RANKTRIALSREQUEST']._serialized_start=874
+  _globals['_RANKTRIALSREQUEST']._serialized_end=948
+  _globals['_RANKTRIALSRESPONSE']._serialized_start=950
+  _globals['_RANKTRIALSRESPONSE']._serialized_end=1036
+  _globals['_WATCHCANDIDATESREQUEST']._serialized_start=1038
+  _globals['_WATCHCANDIDATESREQUEST']._serialized_end=1080
+  _globals['_CANDIDATEEVENT']._serialized_start=1082
+  _globals['_CANDIDATEEVENT']._serialized_end=1143
+  _globals['_COHORTREPORTREQUEST']._serialized_start=1145
+  _globals['_COHORTREPORTREQUEST']._serialized_end=1184
+  _globals['_COHORTCOUNT']._serialized_start=1186
+  _globals['_COHORTCOUNT']._serialized_end=1227
+  _globals['_COHORTREPORTRESPONSE']._serialized_start=1229
+  _globals['_COHORTREPORTRESPONSE']._serialized_end=1295
+  _globals['_MATCHER']._serialized_start=1534
+  _globals['_MATCHER']._serialized_end=1895
 # @@protoc_insertion_point(module_scope)

@@ -55,7 +55,7 @@ class CriterionResult(_message.Message):
     def __init__(self, criterion: _Optional[_Union[_common_pb2.Criterion, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Evidence, _Mapping]]] = ...) -> None: ...
 
 class Candidate(_message.Message):
-    __slots__ = ("trial_id", "patient_id", "verdict", "score", "relevance", "inclusions_met", "inclusions_total", "criteria", "rank")
+    __slots__ = ("trial_id", "patient_id", "verdict", "score", "relevance", "inclusions_met", "inclusions_total", "criteria", "rank", "eligibility")
     TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class Candidate(_message.Message):
     INCLUSIONS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     CRITERIA_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBILITY_FIELD_NUMBER: _ClassVar[int]
     trial_id: str
     patient_id: str
     verdict: Verdict
@@ -74,7 +75,8 @@ class Candidate(_message.Message):
     inclusions_total: int
     criteria: _containers.RepeatedCompositeFieldContainer[CriterionResult]
     rank: int
-    def __init__(self, trial_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., score: _Optional[float] = ..., relevance: _Optional[float] = ..., inclusions_met: _Optional[int] = ..., inclusions_total: _Optional[int] = ..., criteria: _Optional[_Iterable[_Union[CriterionResult, _Mapping]]] = ..., rank: _Optional[int] = ...) -> None: ...
+    eligibility: float
+    def __init__(self, trial_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., score: _Optional[float] = ..., relevance: _Optional[float] = ..., inclusions_met: _Optional[int] = ..., inclusions_total: _Optional[int] = ..., criteria: _Optional[_Iterable[_Union[CriterionResult, _Mapping]]] = ..., rank: _Optional[int] = ..., eligibility: _Optional[float] = ...) -> None: ...
 
 class PatientFilters(_message.Message):
     __slots__ = ("verdicts", "genders", "postal_prefixes")
