@@ -43,6 +43,9 @@ class _Qualifiers(StrictModel):
     past_words: list[str] = Field(default_factory=list)
     permissions: list[str] = Field(default_factory=list)
     permission_blockers: list[str] = Field(default_factory=list)
+    sex_scopes: list[str] = Field(default_factory=list)
+    stated_by: dict[str, list[str]] = Field(default_factory=dict)
+    list_cues: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -61,4 +64,7 @@ def load_qualifiers() -> Qualifiers:
         tuple(w.lower() for w in parsed.past_words),
         tuple(w.lower() for w in parsed.permissions),
         tuple(w.lower() for w in parsed.permission_blockers),
+        tuple(w.lower() for w in parsed.sex_scopes),
+        {q.lower(): tuple(f.lower() for f in forms) for q, forms in parsed.stated_by.items()},
+        tuple(c.lower() for c in parsed.list_cues),
     )

@@ -7,7 +7,7 @@ evaluator can answer NOT_APPLICABLE instead of UNKNOWN for criteria outside a pa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from matcher.model import PatientRecord
@@ -60,7 +60,10 @@ class Qualifiers:
     `methods` name how something is assessed ("physical examination"), not what.
     `current_words` before the concept ask about the present ("no concurrent radiotherapy")
     unless one of the `past_words` in the criterion keeps the past relevant. `permissions`
-    ("prior chemotherapy allowed") make a criterion that rules no one out.
+    ("prior chemotherapy allowed") make a criterion that rules no one out. `sex_scopes`
+    (contraception, pregnancy, menopause) make a sex facet the criterion's scope. `stated_by`
+    lists other words that state a qualifier; `list_cues` ("such as") make a list's items
+    share the qualifier of the phrase before the cue.
     """
 
     phrases: tuple[str, ...] = ()
@@ -74,6 +77,22 @@ class Qualifiers:
     past_words: tuple[str, ...] = ()
     permissions: tuple[str, ...] = ()
     permission_blockers: tuple[str, ...] = ()
+    sex_scopes: tuple[str, ...] = ()
+    stated_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    list_cues: tuple[str, ...] = ()
+
+    def states(self, qualifier: str, text: str) -> bool:
+        """Whether `text` says the qualifier, in its own words or one of its other forms
+        ("bone metastases" says "metastatic")."""
+        lowered = text.lower()
+        return any(f in lowered for f in (qualifier, *self.stated_by.get(qualifier, ())))
+
+    def sex_scoped(self, text: str) -> bool:
+        """Whether a sex named in the criterion only says whom it is about ("female patients
+        must use birth control"): what it asks concerns that sex alone, so for a patient of
+        the other sex the criterion does not apply rather than fails."""
+        lowered = text.lower()
+        return any(cue in lowered for cue in self.sex_scopes)
 
     def permits_only(self, text: str) -> bool:
         """Whether the criterion only permits something ("concurrent steroids allowed"): one
@@ -105,6 +124,11 @@ class Qualifiers:
         """The qualifier standing just before `concept` in `text` (or inside it), if any."""
         head, target, _ = _around(text, concept)
         scope = head[-self.window_chars :] + target
+        cue = max((head.rfind(c) for c in self.list_cues), default=-1)
+        if cue > 0:
+            # "uncontrolled medical problems such as diabetes, ..., [renal disease]": the
+            # items of a list introduced by an example cue share the qualifier of its head.
+            scope = head[max(0, cue - self.window_chars) : cue] + " " + scope
         return next((q for q in self.phrases if re.search(rf"\b{re.escape(q)}\b", scope)), None)
 
     def governor(self, text: str, concept: str) -> str | None:

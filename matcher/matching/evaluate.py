@@ -86,6 +86,7 @@ class CriterionContext:
     relative: bool = False  # a limit relative to a reference ("3 times normal", "2 SD")
     present_only: bool = False  # asks about now ("concurrent radiotherapy"): the past is stale
     permission: bool = False  # only permits ("prior chemotherapy allowed"): rules no one out
+    sex_scoped: bool = False  # its sex says whom it is about ("female patients ... contraception")
 
 
 def _aware(when: datetime | None) -> datetime | None:
@@ -132,11 +133,6 @@ def _age_satisfies(
             return None
         return _age_in_unit_of(low, months) >= low and _age_in_unit_of(high, months) <= high
     return compare(_age_in_unit_of(low, months), comparator, low, None)
-
-
-def _states(fact: Fact, qualifier: str) -> bool:
-    """Whether the fact (or the note sentence it came from) says the qualifier too."""
-    return qualifier in f"{fact.text} {fact.sentence}".lower()
 
 
 def _lasted(fact: Fact, index_date: date, days: float) -> bool:
@@ -246,6 +242,7 @@ class CriterionEvaluator:
             _relative(criterion.text),
             bool(concept and self._qualifiers.present_only(criterion.text, concept)),
             not criterion.negated and self._qualifiers.permits_only(criterion.text),
+            self._qualifiers.sex_scoped(criterion.text),
         )
 
     def _targets(self, conditions: tuple[str, ...]) -> tuple[frozenset[str], ...]:
@@ -266,7 +263,7 @@ class CriterionEvaluator:
         c = ctx.criterion
         record = patient.record
         if c.category == Category.DEMOGRAPHIC:
-            return self._demographic(c, patient, index_date)
+            return self._demographic(c, patient, index_date, ctx.sex_scoped)
         if ctx.permission:  # no requirement to meet or fail, so no evidence to cite
             return CriterionResult(
                 c, Outcome.NOT_APPLICABLE, "the criterion only permits; it rules no one out"
@@ -291,7 +288,7 @@ class CriterionEvaluator:
     # --- demographics ------------------------------------------------------------------
 
     def _demographic(
-        self, c: Criterion, patient: PatientConcepts, index_date: date
+        self, c: Criterion, patient: PatientConcepts, index_date: date, sex_scoped: bool = False
     ) -> CriterionResult:
         record = patient.record
         concept = c.concept.text if c.concept else ""
@@ -330,6 +327,13 @@ class CriterionEvaluator:
                     c,
                     Outcome.UNKNOWN,
                     f"patient is {record.gender}; the rest of the exclusion decides",
+                    ev,
+                )
+            if not ok and sex_scoped:
+                return CriterionResult(
+                    c,
+                    Outcome.NOT_APPLICABLE,
+                    f"patient is {record.gender}; the criterion is about {wanted} patients only",
                     ev,
                 )
             return CriterionResult(
@@ -431,11 +435,16 @@ class CriterionEvaluator:
                 )
         if present:
             qualifier = ctx.qualifier
-            if qualifier and not any(_states(h.fact, qualifier) for h in present):
+            if qualifier and not any(
+                self._qualifiers.states(qualifier, f"{h.fact.text} {h.fact.sentence}")
+                for h in present
+            ):
+                # "metastatic" inside the concept: name what the record does show.
+                shown = present[0].fact.text if qualifier in concept.lower() else concept
                 return CriterionResult(
                     c,
                     Outcome.UNKNOWN,
-                    f"record shows {concept}, not whether it is {qualifier}",
+                    f"record shows {shown}, not whether it is {qualifier}",
                     _evidence(present),
                 )
             has, ev, why = True, _evidence(present), f"record shows {concept}"

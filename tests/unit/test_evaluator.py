@@ -916,6 +916,42 @@ CONTEXT_CASES = [
         ),
         patient(gender="male"),
         (),
+        Outcome.NOT_APPLICABLE,  # pregnancy makes "female" the exclusion's scope
+        "about female patients only",
+    ),
+    (  # a sex-scoped requirement does not apply to the other sex
+        crit(
+            Category.DEMOGRAPHIC,
+            "sex",
+            value_text="female",
+            text="female patients have adequate birth-control method",
+        ),
+        patient(gender="male"),
+        (),
+        Outcome.NOT_APPLICABLE,
+        "about female patients only",
+    ),
+    (
+        crit(
+            Category.DEMOGRAPHIC,
+            "sex",
+            value_text="male",
+            text="Male participants, even if surgically sterilized (ie, status postvasectomy)",
+        ),
+        patient(gender="female"),
+        (),
+        Outcome.NOT_APPLICABLE,
+        "about male patients only",
+    ),
+    (  # ... but a sex that is part of what is asked fails the other sex
+        crit(
+            Category.DEMOGRAPHIC,
+            "sex",
+            value_text="female",
+            text="Female patients with breast cancer",
+        ),
+        patient(gender="male"),
+        (),
         Outcome.NOT_MET,
         "criterion asks female",
     ),

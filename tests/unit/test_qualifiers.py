@@ -1,0 +1,71 @@
+"""Qualifier rules (nlp/rules/qualifiers.yaml) as the evaluator reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.applicability import load_qualifiers
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "expected"),
+    [
+        ("Patients with uncontrolled hypertension", "hypertension", "uncontrolled"),
+        (
+            "Presence of metastatic pancreatic adenocarcinoma",
+            "metastatic pancreatic adenocarcinoma",
+            "metastatic",
+        ),
+        # the items of an example list share the qualifier of the phrase before the cue
+        (
+            "Uncontrolled medical problems such as diabetes mellitus, coronary artery disease, "
+            "hypertension, renal diseases",
+            "renal diseases",
+            "uncontrolled",
+        ),
+        ("Hypertension", "hypertension", None),
+        ("History of stroke, such as ischemic stroke", "ischemic stroke", None),
+    ],
+)
+def test_qualifier_before_concept(text: str, concept: str, expected: str | None) -> None:
+    assert load_qualifiers().before(text, concept) == expected
+
+
+@pytest.mark.parametrize(
+    ("qualifier", "text", "expected"),
+    [
+        ("metastatic", "breast cancer with bone metastases", True),
+        ("metastatic", "stage IV non-small cell lung cancer", True),
+        ("metastatic", "breast cancer, stage II", False),
+        ("unproductive", "dry cough for two weeks", True),
+        ("unproductive", "productive cough with purulent sputum", False),
+        ("uncontrolled", "uncontrolled hypertension", True),
+    ],
+)
+def test_qualifier_stated_in_other_words(qualifier: str, text: str, expected: bool) -> None:
+    assert load_qualifiers().states(qualifier, text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Concomitant antimicrobial treatment for CDAD", True),
+        ("Prior or concomitant antimicrobial treatment for CDAD", False),
+        ("Antimicrobial treatment for CDAD", False),
+    ],
+)
+def test_concomitant_asks_about_now(text: str, expected: bool) -> None:
+    assert load_qualifiers().present_only(text, "antimicrobial treatment") is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("female patients have adequate birth-control method", True),
+        ("Post-menopausal females are defined as amenorrhoeic for more than a year", True),
+        ("Female patients with breast cancer", False),
+        ("Men aged 18 to 70 years", False),
+    ],
+)
+def test_sex_scope(text: str, expected: bool) -> None:
+    assert load_qualifiers().sex_scoped(text) is expected
