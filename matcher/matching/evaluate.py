@@ -105,6 +105,20 @@ def _known_at(fact: Fact, index_date: date) -> bool:
     return start is None or start <= _index_end(index_date)
 
 
+def _undated(fact: Fact) -> bool:
+    """A note's fact whose sentence says nothing of when (its date is the note's)."""
+    return bool(fact.sentence) and fact.end is None
+
+
+def _onset_known(fact: Fact) -> bool:
+    """Whether the fact says since when it holds: a coded onset, or a note's "for 2 days"
+    (not an event the note dates, "seen two weeks ago for fever", which says nothing of how
+    long it lasted)."""
+    if fact.start is None or _undated(fact):
+        return False
+    return not (fact.sentence and fact.start == fact.end)
+
+
 def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
     """Whether the fact overlaps [index - window, index]."""
     if window_days is None:
@@ -137,7 +151,8 @@ def _age_satisfies(
 
 def _lasted(fact: Fact, index_date: date, days: float) -> bool:
     """Whether the fact was already recorded `days` before the index date. A note's date is
-    when it was written, so the onset may be earlier: only a coded onset can show too short."""
+    when it was written, so the onset may be earlier: only a coded onset, or one the note
+    states ("for 2 days": the fact then ends on the note's date), can show too short."""
     start = _aware(fact.start)
     return start is not None and start <= _index_end(index_date) - timedelta(days=days)
 
@@ -390,8 +405,9 @@ class CriterionEvaluator:
                 present.append(h)
         concept = c.concept.text
         if present and c.duration_days is not None:
-            lasting = [h for h in present if _lasted(h.fact, index_date, c.duration_days)]
-            if not lasting and any(h.fact.start is None or h.fact.sentence for h in present):
+            onset = [h for h in present if _onset_known(h.fact)]
+            lasting = [h for h in onset if _lasted(h.fact, index_date, c.duration_days)]
+            if not onset:
                 return CriterionResult(
                     c,
                     Outcome.UNKNOWN,
@@ -413,7 +429,7 @@ class CriterionEvaluator:
             present
             and disqualifying
             and c.window_days is not None
-            and all(h.fact.sentence for h in present)
+            and all(_undated(h.fact) for h in present)
         ):
             # A note is dated when written; "s/p radiotherapy" may be long before it.
             return CriterionResult(

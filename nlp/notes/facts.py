@@ -11,11 +11,13 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from spacy.tokens import Doc, Span
 
 from matcher.model import Assertion, Code, Fact, FactKind, Note
 from nlp.notes.context import SectionPolicy, section_of
+from nlp.notes.durations import AGO, Duration, find_durations, nearest
 from nlp.notes.lexicon import term_of
 from nlp.notes.measurements import LAB_LABEL, Measurement, doc_measurements
 from nlp.notes.schema import PipelineRules
@@ -72,6 +74,22 @@ def _lab_facts(m: Measurement, base: Fact) -> list[Fact]:
     return out
 
 
+def _dated(
+    fact: Fact, note_date: datetime | None, duration: Duration | None, measured: bool
+) -> Fact:
+    """The fact with the dates its sentence states: a finding "for 2 days" began two days
+    before the note and still holds on its date; an event "2 years earlier" happened then.
+    A value measured "for 2 days" is not dated by it (only "2 weeks ago" dates a value)."""
+    if note_date is None or duration is None:
+        return fact
+    when = note_date - timedelta(days=duration.days)
+    if duration.kind == AGO and fact.assertion in (Assertion.PRESENT, Assertion.HISTORICAL):
+        return replace(fact, start=when, end=when)
+    if not measured and fact.assertion == Assertion.PRESENT:
+        return replace(fact, start=when, end=note_date)
+    return fact
+
+
 def _words(text: str) -> list[str]:
     return text.lower().replace("-", " ").split()
 
@@ -111,6 +129,7 @@ def doc_facts(
     measurements = doc_measurements(doc)
     ner = ner or {}
     out: dict[tuple[object, ...], Fact] = {}
+    durations: dict[int, list[Duration]] = {}  # per sentence index, in note offsets
     for span in doc.spans.get(rules.span_group, []):
         category = span.label_.lower()
         key = (span.start_char, span.end_char)
@@ -142,6 +161,15 @@ def doc_facts(
             assertion=assertion,
             sentence=sentence.text(doc.text) if sentence else "",
         )
+        if sentence is not None:
+            found = durations.get(sentence.index)
+            if found is None:
+                found = durations[sentence.index] = [
+                    replace(d, start=d.start + sentence.start, end=d.end + sentence.start)
+                    for d in find_durations(doc.text[sentence.start : sentence.end])
+                ]
+            duration = nearest(found, span.start_char, span.end_char)
+            base = _dated(base, note.date, duration, measured=measurement is not None)
         facts = _lab_facts(measurement, base) if measurement else [base]
         for fact in facts:
             dedupe = (fact.kind, fact.text, fact.assertion, fact.source, fact.value, fact.unit)

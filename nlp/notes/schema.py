@@ -230,3 +230,18 @@ M = TypeVar("M", bound=BaseModel)
 def load_notes_rules(name: str, model: type[M], rules_dir: Path = NOTES_RULES_DIR) -> M:
     """The project's cached strict loader, defaulting to the notes' rule folder."""
     return load_rules(name, model, rules_dir)
+
+
+class DurationUnit(StrictModel):
+    pattern: Regex
+    days: float = Field(gt=0)
+
+
+class DurationRules(StrictModel):
+    """nlp/notes/rules/durations.yaml: phrases saying how long a finding lasted or how long
+    ago an event was; the templates' {n} and {unit} are filled from `numbers` and `units`."""
+
+    units: list[DurationUnit] = Field(min_length=1)
+    numbers: dict[str, float]
+    lasting: list[str] = Field(min_length=1)
+    ago: list[str] = Field(default_factory=list)

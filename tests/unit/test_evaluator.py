@@ -411,6 +411,62 @@ CASES = [
         Outcome.UNKNOWN,
         "not since when",
     ),
+    (  # the note states how long ("fever ... for 2 days"): too short, so not met
+        dataclasses.replace(crit(Category.CONDITION, "fever"), duration_days=7),
+        patient(
+            dataclasses.replace(
+                fact(FactKind.NOTE_MENTION, "fever", start="2020-05-30", end="2020-06-01"),
+                sentence="He has had fever and cough for 2 days.",
+            )
+        ),
+        Outcome.NOT_MET,
+        "less than 7 days",
+    ),
+    (  # ... or long enough
+        dataclasses.replace(crit(Category.CONDITION, "cough"), duration_days=7),
+        patient(
+            dataclasses.replace(
+                fact(FactKind.NOTE_MENTION, "cough", start="2020-03-01", end="2020-06-01"),
+                sentence="He has had a cough over the past 3 months.",
+            )
+        ),
+        Outcome.MET,
+        "record shows",
+    ),
+    (  # an event the note dates says nothing of how long it lasted
+        dataclasses.replace(crit(Category.CONDITION, "fever"), duration_days=7),
+        patient(
+            dataclasses.replace(
+                fact(FactKind.NOTE_MENTION, "fever", start="2020-05-18", end="2020-05-18"),
+                sentence="Two weeks ago he was seen for low-grade fever.",
+            )
+        ),
+        Outcome.UNKNOWN,
+        "not since when",
+    ),
+    (  # an event the note dates ("2 years earlier") falls outside a 6-month lookback
+        crit(
+            Category.CONDITION,
+            "myocardial infarction",
+            kind=CriterionKind.EXCLUSION,
+            window_days=182.64,
+            text="Myocardial infarction within the last 6 months",
+        ),
+        patient(
+            dataclasses.replace(
+                fact(
+                    FactKind.NOTE_MENTION,
+                    "myocardial infarction",
+                    assertion=Assertion.HISTORICAL,
+                    start="2018-06-01",
+                    end="2018-06-01",
+                ),
+                sentence="He had a myocardial infarction 2 years earlier.",
+            )
+        ),
+        Outcome.NOT_MET,
+        "outside the 182.64-day window",
+    ),
     # A value recorded with a bound ("WBC > 12,000") decides only when the bound does.
     (
         crit(Category.LAB, "white blood cell count", comparator="<", value=15000, unit="/uL"),
