@@ -172,6 +172,11 @@ COHORT_GROUP = "cohort:"
 # when every defining value is known and fails, the condition does not hold even if the
 # record does not say so (see matcher.matching.rank.grouped).
 DEFINITION_GROUP = "def:"
+# Groups whose names start with this are a condition and the values that narrow it, in an
+# exclusion ("abdominal pain with NRS <= 5", "hypertension with SBP > 160"): a known value
+# decides; without one, the condition ruled out still rules the group out, and the condition
+# alone leaves it open (see matcher.matching.rank.narrowed).
+NARROWED_GROUP = "with:"
 
 
 @dataclass(slots=True)

@@ -46,6 +46,7 @@ class _Qualifiers(StrictModel):
     sex_scopes: list[str] = Field(default_factory=list)
     stated_by: dict[str, list[str]] = Field(default_factory=dict)
     list_cues: list[str] = Field(default_factory=list)
+    restrictions: list[str] = Field(default_factory=list)
 
 
 @cache
@@ -67,4 +68,5 @@ def load_qualifiers() -> Qualifiers:
         tuple(w.lower() for w in parsed.sex_scopes),
         {q.lower(): tuple(f.lower() for f in forms) for q, forms in parsed.stated_by.items()},
         tuple(c.lower() for c in parsed.list_cues),
+        tuple(r.lower() for r in parsed.restrictions),
     )

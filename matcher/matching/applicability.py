@@ -63,7 +63,8 @@ class Qualifiers:
     ("prior chemotherapy allowed") make a criterion that rules no one out. `sex_scopes`
     (contraception, pregnancy, menopause) make a sex facet the criterion's scope. `stated_by`
     lists other words that state a qualifier; `list_cues` ("such as") make a list's items
-    share the qualifier of the phrase before the cue.
+    share the qualifier of the phrase before the cue. `restrictions` after the concept of an
+    exclusion ("who do not sign the consent") keep only some of those who have it.
     """
 
     phrases: tuple[str, ...] = ()
@@ -80,6 +81,14 @@ class Qualifiers:
     sex_scopes: tuple[str, ...] = ()
     stated_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     list_cues: tuple[str, ...] = ()
+    restrictions: tuple[str, ...] = ()
+
+    def restriction(self, text: str, concept: str) -> str | None:
+        """A clause after the concept that keeps only some of those who have it ("pregnant
+        women [who do not sign the consent]"), if any."""
+        # A normalised concept ("pregnancy" for "Pregnant") is not found: read the whole text.
+        rest = _around(text, concept)[2] if concept.lower() in text.lower() else text.lower()
+        return next((r for r in self.restrictions if re.search(rf"\b{re.escape(r)}\b", rest)), None)
 
     def states(self, qualifier: str, text: str) -> bool:
         """Whether `text` says the qualifier, in its own words or one of its other forms

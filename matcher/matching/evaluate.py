@@ -86,6 +86,7 @@ class CriterionContext:
     relative: bool = False  # a limit relative to a reference ("3 times normal", "2 SD")
     present_only: bool = False  # asks about now ("concurrent radiotherapy"): the past is stale
     permission: bool = False  # only permits ("prior chemotherapy allowed"): rules no one out
+    restriction: str | None = None  # "who do not sign the consent" after an excluded concept
     sex_scoped: bool = False  # its sex says whom it is about ("female patients ... contraception")
 
 
@@ -257,6 +258,11 @@ class CriterionEvaluator:
             _relative(criterion.text),
             bool(concept and self._qualifiers.present_only(criterion.text, concept)),
             not criterion.negated and self._qualifiers.permits_only(criterion.text),
+            (
+                self._qualifiers.restriction(criterion.text, concept)
+                if concept and criterion.kind == CriterionKind.EXCLUSION and not criterion.negated
+                else None
+            ),
             self._qualifiers.sex_scoped(criterion.text),
         )
 
@@ -416,6 +422,13 @@ class CriterionEvaluator:
                 )
             if not lasting:
                 stale, present = present, []
+        if present and ctx.restriction:
+            return CriterionResult(
+                c,
+                Outcome.UNKNOWN,
+                f"record shows {concept}; the exclusion keeps only those {ctx.restriction} ...",
+                _evidence(present),
+            )
         if present and ctx.governor:
             return CriterionResult(
                 c,

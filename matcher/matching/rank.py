@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from matcher.model import (
     COHORT_GROUP,
     DEFINITION_GROUP,
+    NARROWED_GROUP,
     Category,
     CriterionKind,
     CriterionResult,
@@ -53,12 +54,28 @@ def defined(condition: list[Outcome], values: list[Outcome]) -> Outcome:
     return any_of(parts)
 
 
+def narrowed(condition: list[Outcome], values: list[Outcome]) -> Outcome:
+    """A condition and the values that narrow it: a known value decides; the condition
+    shown without one is not yet the narrower condition."""
+    by_value = any_of(values)
+    if by_value in (Outcome.MET, Outcome.NOT_MET):
+        return by_value
+    by_condition = any_of(condition)
+    if by_condition == Outcome.NOT_MET:
+        return Outcome.NOT_MET
+    if by_condition == by_value == Outcome.NOT_APPLICABLE:
+        return Outcome.NOT_APPLICABLE
+    return Outcome.UNKNOWN
+
+
 def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Outcome]:
     """One outcome per criterion or OR group of the given kind (a cohort group is an OR of
-    its lines, each the AND of its facets; a definition group is `defined`)."""
+    its lines, each the AND of its facets; a definition group is `defined`, a narrowed one
+    `narrowed`)."""
     groups: dict[str, list[Outcome]] = {}
     lines: dict[str, dict[tuple[int, int], list[Outcome]]] = {}
     definitions: dict[str, tuple[list[Outcome], list[Outcome]]] = {}
+    narrowings: dict[str, tuple[list[Outcome], list[Outcome]]] = {}
     singles: list[Outcome] = []
     for r in results:
         c = r.criterion
@@ -66,6 +83,9 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
             continue
         if c.group.startswith(DEFINITION_GROUP):
             parts = definitions.setdefault(c.group, ([], []))
+            parts[c.category == Category.LAB].append(r.outcome)
+        elif c.group.startswith(NARROWED_GROUP):
+            parts = narrowings.setdefault(c.group, ([], []))
             parts[c.category == Category.LAB].append(r.outcome)
         elif c.group.startswith(COHORT_GROUP):
             lines.setdefault(c.group, {}).setdefault((c.span_start, c.span_end), []).append(
@@ -81,6 +101,7 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
         singles
         + [any_of(v) for v in groups.values()]
         + [defined(condition, values) for condition, values in definitions.values()]
+        + [narrowed(condition, values) for condition, values in narrowings.values()]
     )
 
 

@@ -20,7 +20,15 @@ import re
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from matcher.model import DEFINITION_GROUP, Category, Concept, Criterion, CriterionKind, Entity
+from matcher.model import (
+    DEFINITION_GROUP,
+    NARROWED_GROUP,
+    Category,
+    Concept,
+    Criterion,
+    CriterionKind,
+    Entity,
+)
 from nlp.criteria.analysis import Prepared
 from nlp.criteria.extractors.base import Extractor
 from nlp.criteria.split import Segment
@@ -33,6 +41,7 @@ _INLINE_DEFINITION = re.compile(
 _STATUS_NEGATION = re.compile(COMMON.status_negation, re.I)
 _TRIM = " \t,;:.-("
 _OR = re.compile(r"\bor\b", re.I)
+_WITH = re.compile(r"\s*,?\s*with\s+(?:an?\s+|the\s+)?", re.I)
 _AND = re.compile(r"\band\b(?!\s*/\s*or\b)|\bwith\b|;|\bplus\b", re.I)  # "and/or" is "or"
 
 
@@ -58,7 +67,7 @@ class CriteriaBuilder:
             p.found.extend(min(contest, key=_first_position))
         seg = p.segment
         if p.found:
-            out = _group_alternatives(seg, _group_definitions(seg, p.found))
+            out = _group_alternatives(seg, _group_narrowing(seg, _group_definitions(seg, p.found)))
         else:
             out = [
                 Criterion(
@@ -149,6 +158,25 @@ def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criteri
     return found
 
 
+def _group_narrowing(segment: Segment, found: list[Criterion]) -> list[Criterion]:
+    """ "Abdominal pain with NRS <= 5" in an exclusion: the value narrows the condition right
+    before it, so the pain alone must not exclude (one narrowed group per condition)."""
+    if segment.kind != CriterionKind.EXCLUSION:
+        return found
+    free = [c for c in found if not c.group and not c.negated and c.entities]
+    conditions = [c for c in free if c.category == Category.CONDITION]
+    for lab in (c for c in free if c.category == Category.LAB):
+        at = min(e.start for e in lab.entities)
+        before = [c for c in conditions if max(e.end for e in c.entities) <= at]
+        if not before:
+            continue
+        condition = max(before, key=lambda c: max(e.end for e in c.entities))
+        gap = segment.text[max(e.end for e in condition.entities) : at]
+        if _WITH.fullmatch(gap):
+            condition.group = lab.group = f"{NARROWED_GROUP}{segment.start}:{id(condition)}"
+    return found
+
+
 def _group_alternatives(segment: Segment, found: list[Criterion]) -> list[Criterion]:
     """ "A respiratory rate of at least 20/min or a PaCO2 of 32 mmHg or lower or mechanical
     ventilation": facets found by different extractors, joined only by "or", are one OR group.
@@ -174,7 +202,9 @@ def assign_ids(per_segment: Iterable[list[Criterion]], id_prefix: str) -> list[C
         for crit in criteria:
             crit.id = f"{id_prefix}{len(out) + 1}"
             if crit.group:
-                kind = DEFINITION_GROUP if crit.group.startswith(DEFINITION_GROUP) else ""
+                kind = next(
+                    (k for k in (DEFINITION_GROUP, NARROWED_GROUP) if crit.group.startswith(k)), ""
+                )
                 crit.group = groups.setdefault(crit.group, f"{kind}{id_prefix}g{len(groups) + 1}")
             out.append(crit)
     return out

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from matcher.model import Category, Criterion, Trial
+from matcher.model import NARROWED_GROUP, Category, Criterion, Trial
 from matcher.trials import fill_from_criteria
 from nlp.criteria import UnknownExtractor, build_parser
 from nlp.criteria.components import Relation
@@ -302,3 +302,25 @@ def test_trial_age_and_sex_come_from_inclusions(
     trial = Trial("t1", criteria=rules_parser.parse(text))
     fill_from_criteria(trial)
     assert (trial.min_age_years, trial.max_age_years, trial.sex.value) == bounds
+
+
+@pytest.mark.parametrize(
+    ("text", "narrowed"),
+    [
+        ("Exclusion Criteria:\n- Patients complaining abdominal pain with NRS <= 5", True),
+        ("Exclusion Criteria:\n- Abdominal pain, NRS <= 5", False),  # not joined by "with"
+        ("Inclusion Criteria:\n- Abdominal pain with NRS >= 4", False),  # a requirement: AND
+    ],
+)
+def test_a_value_narrows_the_condition_before_it_in_an_exclusion(text: str, narrowed: bool) -> None:
+    parser = build_parser({"ner": "off"})
+    parser.nlp.get_pipe("ner").source = FixedNer(
+        {"abdominal pain": "Condition", "NRS": "Measurement"}
+    )
+    parts = parser.parse(text)
+    assert {c.category for c in parts} == {Category.CONDITION, Category.LAB}
+    groups = {c.group for c in parts}
+    if narrowed:
+        assert len(groups) == 1 and groups.pop().startswith(NARROWED_GROUP)
+    else:
+        assert groups == {""}

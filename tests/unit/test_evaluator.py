@@ -975,6 +975,18 @@ CONTEXT_CASES = [
         Outcome.NOT_APPLICABLE,  # pregnancy makes "female" the exclusion's scope
         "about female patients only",
     ),
+    (  # a clause after the concept keeps only some of those who have it
+        crit(
+            Category.CONDITION,
+            "asthma",
+            kind=CriterionKind.EXCLUSION,
+            text="Patients with asthma who refuse inhaled steroids",
+        ),
+        patient(fact(FactKind.CONDITION, "asthma")),
+        (),
+        Outcome.UNKNOWN,
+        "keeps only those who refuse",
+    ),
     (  # a sex-scoped requirement does not apply to the other sex
         crit(
             Category.DEMOGRAPHIC,

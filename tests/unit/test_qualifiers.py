@@ -69,3 +69,20 @@ def test_concomitant_asks_about_now(text: str, expected: bool) -> None:
 )
 def test_sex_scope(text: str, expected: bool) -> None:
     assert load_qualifiers().sex_scoped(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "expected"),
+    [
+        (
+            "Pregnant women of any age who do not sign the informed consent.",
+            "pregnancy",
+            "who do not",
+        ),
+        ("Patients with asthma who refuse inhaled steroids", "asthma", "who refuse"),
+        ("Patients who do not have asthma", "asthma", None),  # before the concept
+        ("Pregnant women", "pregnancy", None),
+    ],
+)
+def test_restricting_clause_after_the_concept(text: str, concept: str, expected: str | None):
+    assert load_qualifiers().restriction(text, concept) == expected

@@ -11,7 +11,16 @@ from dataclasses import replace
 import pytest
 
 from matcher.matching.rank import grouped
-from matcher.model import DEFINITION_GROUP, CriterionKind, CriterionResult, Outcome, Trial
+from matcher.model import (
+    DEFINITION_GROUP,
+    NARROWED_GROUP,
+    Category,
+    Criterion,
+    CriterionKind,
+    CriterionResult,
+    Outcome,
+    Trial,
+)
 from matcher.trials import AGE_COHORTS, SEX_COHORTS, fill_from_criteria
 from nlp.criteria import build_parser
 
@@ -177,3 +186,24 @@ def test_a_condition_and_its_defining_value(
         CriterionResult(lab, pressure, "systolic blood pressure"),
     ]
     assert grouped(results, CriterionKind.EXCLUSION) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("pain", "score", "expected"),  # condition, value
+    [
+        (M, U, U),  # hypertension alone is not yet hypertension with SBP > 160
+        (U, M, M),  # a known value decides
+        (M, N, N),
+        (N, U, N),  # no hypertension: none with a high reading either
+        (U, U, U),
+    ],
+)
+def test_a_condition_and_the_value_narrowing_it(
+    pain: Outcome, score: Outcome, expected: Outcome
+) -> None:
+    group = f"{NARROWED_GROUP}g1"
+    exc = CriterionKind.EXCLUSION
+    condition = Criterion("c1", exc, "Hypertension", Category.CONDITION, group=group)
+    lab = Criterion("c2", exc, "systolic blood pressure > 160 mm Hg", Category.LAB, group=group)
+    results = [CriterionResult(condition, pain, "hypertension"), CriterionResult(lab, score, "")]
+    assert grouped(results, exc) == [expected]
