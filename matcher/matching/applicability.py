@@ -64,7 +64,8 @@ class Qualifiers:
     (contraception, pregnancy, menopause) make a sex facet the criterion's scope. `stated_by`
     lists other words that state a qualifier; `list_cues` ("such as") make a list's items
     share the qualifier of the phrase before the cue. `restrictions` after the concept of an
-    exclusion ("who do not sign the consent") keep only some of those who have it.
+    exclusion ("who do not sign the consent") keep only some of those who have it. `healthy`
+    openings ask for a healthy person, unless one of `healthy_exceptions` allows disease.
     """
 
     phrases: tuple[str, ...] = ()
@@ -82,6 +83,17 @@ class Qualifiers:
     stated_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     list_cues: tuple[str, ...] = ()
     restrictions: tuple[str, ...] = ()
+    healthy: tuple[str, ...] = ()
+    healthy_exceptions: tuple[str, ...] = ()
+
+    def asks_healthy(self, text: str) -> bool:
+        """Whether the criterion asks for a healthy person ("Healthy volunteers", "In good
+        general health"), with no allowance for disease ("... or subjects with well
+        controlled disease", "healthy beyond ... complications")."""
+        lowered = _WHO.sub("", " ".join(text.lower().split()))
+        return any(lowered.startswith(h) for h in self.healthy) and not any(
+            re.search(rf"\b{re.escape(e)}\b", lowered) for e in self.healthy_exceptions
+        )
 
     def restriction(self, text: str, concept: str) -> str | None:
         """A clause after the concept that keeps only some of those who have it ("pregnant
@@ -180,6 +192,13 @@ class Qualifiers:
         """A change word the numeric criterion states ("weight gain of more than 5 kg")."""
         lowered = text.lower()
         return next((w for w in self.changes if re.search(rf"\b{re.escape(w)}\b", lowered)), None)
+
+
+# "Subjects [who are] in good health": the person named before the health words.
+_WHO = re.compile(
+    r"^(?:subjects?|participants?|volunteers?|individuals?|persons?|adults?|men|women)\s+"
+    r"(?:(?:who|that)\s+(?:are|is)\s+|must\s+be\s+|are\s+|is\s+)?"
+)
 
 
 def _around(text: str, concept: str) -> tuple[str, str, str]:

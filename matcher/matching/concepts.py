@@ -140,7 +140,9 @@ def content_tokens(text: str) -> frozenset[str]:
 class ConceptHit:
     fact: Fact
     score: float
-    how: str  # "code", "lexical", "semantic", or "general" (the fact is less specific)
+    # "code", "lexical", "semantic", "general" (the fact is less specific), or "record" (a
+    # fact cited for what the whole record shows, as a condition against "healthy")
+    how: str
 
 
 class Synonyms:

@@ -87,6 +87,7 @@ class CriterionContext:
     present_only: bool = False  # asks about now ("concurrent radiotherapy"): the past is stale
     permission: bool = False  # only permits ("prior chemotherapy allowed"): rules no one out
     restriction: str | None = None  # "who do not sign the consent" after an excluded concept
+    healthy: bool = False  # asks for a healthy person ("Healthy volunteers")
     sex_scoped: bool = False  # its sex says whom it is about ("female patients ... contraception")
 
 
@@ -263,6 +264,10 @@ class CriterionEvaluator:
                 if concept and criterion.kind == CriterionKind.EXCLUSION and not criterion.negated
                 else None
             ),
+            criterion.kind == CriterionKind.INCLUSION
+            and not criterion.negated
+            and criterion.category in (Category.CONDITION, Category.OTHER)
+            and self._qualifiers.asks_healthy(criterion.text),
             self._qualifiers.sex_scoped(criterion.text),
         )
 
@@ -294,6 +299,8 @@ class CriterionEvaluator:
             return CriterionResult(c, Outcome.NOT_APPLICABLE, f"applies to {outside.name}")
         if c.category == Category.CONSENT:
             return self._consent(ctx, patient, index_date)
+        if ctx.healthy:
+            return self._healthy(c, patient, index_date)
         if c.category in (Category.LAB, Category.PERFORMANCE_STATUS) and c.value is not None:
             return self._threshold(ctx, patient, index_date)
         if c.concept is None:
@@ -364,6 +371,23 @@ class CriterionEvaluator:
                 ev,
             )
         return CriterionResult(c, Outcome.UNKNOWN, f"demographic {concept!r} not evaluated")
+
+    def _healthy(self, c: Criterion, patient: PatientConcepts, index_date: date) -> CriterionResult:
+        """A current condition on record is not a healthy volunteer; silence proves no
+        health (an unremarkable record may just be short)."""
+        ill = [
+            ConceptHit(f, 1.0, "record")
+            for f in patient.record.facts
+            if f.kind == FactKind.CONDITION
+            and f.assertion == Assertion.PRESENT
+            and _known_at(f, index_date)
+        ]
+        if not ill:
+            return CriterionResult(c, Outcome.UNKNOWN, "no record says whether healthy")
+        names = ", ".join(dict.fromkeys(h.fact.text for h in ill[:3]))
+        return CriterionResult(
+            c, Outcome.NOT_MET, f"record shows {names}: not a healthy volunteer", _evidence(ill)
+        )
 
     def _consent(
         self, ctx: CriterionContext, patient: PatientConcepts, index_date: date

@@ -90,7 +90,11 @@ def find_quantities(norm: str) -> list[Quantity]:
 
 def _quantity(m: re.Match[str]) -> Quantity | None:
     unit_text = m.group("unit") or m.group("u1") or ""
-    ranged = m.group("h") is not None and (m.group("conn") != "and" or m.group("between"))
+    # "between 7 and 10", "7-10", and "≥ 18.5 and ≤ 27.5" (a lower then an upper bound).
+    bounded = (m.group("cmp") or "").startswith(">") and (m.group("cmp2") or "").startswith("<")
+    ranged = m.group("h") is not None and (
+        m.group("conn") != "and" or bool(m.group("between")) or bounded
+    )
     if not (m.group("cmp") or unit_text or m.group("post") or (ranged and m.group("between"))):
         return None
     if m.group("conn") == "-" and not (unit_text or m.group("between") or m.group("cmp")):

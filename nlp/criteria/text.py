@@ -32,6 +32,9 @@ _NUMBER_WORDS = re.compile(
     r"\b(" + "|".join(sorted(map(re.escape, COMMON.number_words), key=len, reverse=True)) + r")\b"
 )
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?![\d])")
+# "BMI ≥18,5 and ≤27,5": a decimal comma, read only right after a comparator ("ECOG 0,1" is a
+# list, "100,000" a thousands separator).
+_DECIMAL_COMMA = re.compile(r"([<>=≥≤]\s*)(\d{1,3}),(\d{1,2})(?![\d,])")
 _DASHES = re.compile(r"[–—−]")
 _SPACES = re.compile(r"\s+")
 # Comparator signs glued to a word ("age≥ 40") and "+" glued to a time unit ("6 months+").
@@ -102,6 +105,7 @@ def normalize_map(text: str) -> NormText:
     norm = _sub(norm, _DASHES, lambda m: "-")
     norm = _sub(norm, re.compile("×"), lambda m: "x")
     norm = _sub(norm, _GLUED_SIGNS, lambda m: f" {m.group()} ")
+    norm = _sub(norm, _DECIMAL_COMMA, lambda m: f"{m.group(1)}{m.group(2)}.{m.group(3)}")
     norm = _sub(norm, _THOUSANDS, lambda m: m.group(1) + m.group(2).replace(",", ""))
     norm = _sub(norm, _NUMBER_WORDS, lambda m: f"{COMMON.number_words[m.group(1)]:g}")
     for rx, symbol in _POSTFIX_RE:

@@ -12,6 +12,10 @@ from nlp.criteria.text import normalize_map
 # text -> [(comparator, value, high, unit, original text of the value)]
 VALUES = [
     ("HbA1c between 7% and 10%", [("between", 7, 10, "%", "between 7% and 10%")]),
+    # a decimal comma after a comparator (trec-202112: NCT03868657)
+    ("BMI ≥18,5 and ≤27,5", [("between", 18.5, 27.5, "", "≥18,5 and ≤27,5")]),
+    ("BMI ≥ 18.5 and ≤ 30 kg/m2", [("between", 18.5, 30, "kg/m2", "≥ 18.5 and ≤ 30 kg/m2")]),
+    ("ECOG 0,1 or 2", []),  # a list, not a decimal
     ("Glycated hemoglobin 7.5%-9%", [("between", 7.5, 9, "%", "7.5%-9%")]),
     ("bilirubin ≥ 1.5 x ULN", [(">=", 1.5, None, "x ULN", "≥ 1.5 x ULN")]),
     (

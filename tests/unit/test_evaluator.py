@@ -975,6 +975,23 @@ CONTEXT_CASES = [
         Outcome.NOT_APPLICABLE,  # pregnancy makes "female" the exclusion's scope
         "about female patients only",
     ),
+    (  # a current condition on record is not a healthy volunteer
+        crit(Category.OTHER, None, text="Healthy volunteers"),
+        patient(DIABETES),
+        (),
+        Outcome.NOT_MET,
+        "not a healthy volunteer",
+    ),
+    (  # a past or denied one says nothing against it
+        crit(Category.CONDITION, "good general health", text="In good general health"),
+        patient(
+            fact(FactKind.CONDITION, "asthma", assertion=Assertion.HISTORICAL),
+            fact(FactKind.CONDITION, "diabetes", assertion=Assertion.ABSENT),
+        ),
+        (),
+        Outcome.UNKNOWN,
+        "whether healthy",
+    ),
     (  # a clause after the concept keeps only some of those who have it
         crit(
             Category.CONDITION,

@@ -10,6 +10,11 @@ from nlp.notes.measurements import find_measurements
 CASES = [
     # (text, [(name, value, unit, comparator)])
     ("HbA1c 8.2%", [("hemoglobin a1c", 8.2, "%", "")]),
+    (  # trec-202120
+        "IGF-1 of 968 ng/mL and random GH of 19.7 ng/mL",
+        [("igf-1", 968, "ng/mL", ""), ("growth hormone", 19.7, "ng/mL", "")],
+    ),
+    ("GH 3 ug/L", [("growth hormone", 3, "ug/L", "")]),
     ("A1c was 64 mmol/mol", [("hemoglobin a1c", 64, "mmol/mol", "")]),
     ("creatinine of 2.1 mg/dL", [("creatinine", 2.1, "mg/dL", "")]),
     ("BMI 32", [("body mass index", 32, "kg/m2", "")]),

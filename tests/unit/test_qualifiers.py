@@ -86,3 +86,19 @@ def test_sex_scope(text: str, expected: bool) -> None:
 )
 def test_restricting_clause_after_the_concept(text: str, concept: str, expected: str | None):
     assert load_qualifiers().restriction(text, concept) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Healthy volunteers", True),
+        ("Healthy men and women", True),
+        ("In good general health", True),
+        ("Subject in good health, based on medical history and physical examination", True),
+        ("Healthy subjects or subjects with well controlled underlying disease.", False),
+        ("Healthy beyond pseudoachondroplasia associated complications,", False),
+        ("Patients with healthy skin at the injection site", False),
+    ],
+)
+def test_asks_for_a_healthy_person(text: str, expected: bool) -> None:
+    assert load_qualifiers().asks_healthy(text) is expected
