@@ -13,10 +13,13 @@ limits, which is a verdict, not a missing score. The same holds for filtered pat
 reverse direction. System score = position in the engine's order (which is Match.score within
 verdict tiers), so AUROC measures exactly the ordering a coordinator would see.
 
-The system also reports `auroc_eligibility`: the same AUROC on Match.eligibility, the engine's
-estimate of eligibility with relevance left out (judged excluded and eligible trials are both
-relevant, so relevance only blurs that question). Filtered trials get the lowest value there
-too.
+AUROC asks whether a judged eligible trial scores above a judged excluded one. Both are
+relevant to the patient, so relevance only blurs that question; the engine answers it with
+Match.eligibility (served as Candidate.eligibility: the verdict tier and the requirements met
+and left open, relevance left out). The system's `auroc` is therefore computed on that
+estimate, and `auroc_ranking` on the ranking order above (positions), so both are reported;
+the baselines have one score each, their ranking. Filtered trials get the lowest value in
+both.
 """
 
 from __future__ import annotations
@@ -68,7 +71,9 @@ def complete_ranking(
 
 def score_run(run: TrecRun, data: TrecData) -> dict[str, Any]:
     """NDCG@10, P@10, AUROC (2 vs 1) averaged over topics; MRR over trials with an eligible."""
-    ndcg, p10, auc, auc_eligibility = [], [], [], []
+    ndcg, p10 = [], []
+    auc: list[float | None] = []  # of the eligibility estimate where the run has one
+    auc_ranking: list[float | None] = []
     per_topic: dict[str, dict[str, float | None]] = {}
     for topic in data.topics:
         judged = data.qrels[topic.topic_id]
@@ -78,12 +83,12 @@ def score_run(run: TrecRun, data: TrecData) -> dict[str, Any]:
         a = _auroc(run.scores_for.get(topic.topic_id, {}), judged)
         ndcg.append(n)
         p10.append(p)
-        auc.append(a)
+        auc_ranking.append(a)
         per_topic[topic.topic_id] = {"ndcg@10": n, "p@10": p, "auroc": a}
         if run.eligibility_for:
             e = _auroc(run.eligibility_for.get(topic.topic_id, {}), judged)
-            auc_eligibility.append(e)
-            per_topic[topic.topic_id]["auroc_eligibility"] = e
+            auc.append(e)
+            per_topic[topic.topic_id].update({"auroc": e, "auroc_ranking": a})
     eligible = _eligible_topics(data)
     trial_ids = sorted(eligible)
     mrr = metrics.mrr(
@@ -92,12 +97,12 @@ def score_run(run: TrecRun, data: TrecData) -> dict[str, Any]:
     summary = {
         "ndcg@10": _round(metrics.mean(ndcg)),
         "p@10": _round(metrics.mean(p10)),
-        "auroc": _round(metrics.mean(auc)),
+        "auroc": _round(metrics.mean(auc if run.eligibility_for else auc_ranking)),
         "rank_patients_mrr": _round(mrr) if trial_ids and run.topics_for else None,
-        "auroc_topics": sum(a is not None for a in auc),
+        "auroc_topics": sum(a is not None for a in auc_ranking),
     }
     if run.eligibility_for:
-        summary["auroc_eligibility"] = _round(metrics.mean(auc_eligibility))
+        summary["auroc_ranking"] = _round(metrics.mean(auc_ranking))
     return {"summary": summary, "per_topic": per_topic}
 
 

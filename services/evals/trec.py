@@ -71,12 +71,14 @@ def print_report(result: dict[str, Any]) -> None:
 
     console = report_console()
     summary = Table(title=f"{result['data']}: {result['topics']} topics, {result['pairs']} pairs")
-    metrics = ("ndcg@10", "p@10", "auroc", "rank_patients_mrr")
+    # auroc: of the eligibility estimate (the system) or the ranking (baselines);
+    # auroc_ranking: of the system's ranking order, for comparison with the baselines' auroc
+    metrics = ("ndcg@10", "p@10", "auroc", "auroc_ranking", "rank_patients_mrr")
     summary.add_column("system")
     for m in metrics:
         summary.add_column(m, justify="right")
     for name in ("system", "bm25", "embedding"):
-        summary.add_row(name, *(_fmt(result[name][m]) for m in metrics))
+        summary.add_row(name, *(_fmt(result[name].get(m)) for m in metrics))
     console.print(summary)
 
     topics = Table(title="per topic (sorted by system - BM25 NDCG@10)")

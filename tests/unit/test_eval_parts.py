@@ -171,7 +171,7 @@ def test_filtered_candidates_go_last_tied():
     assert scores["t3"] > scores["t1"] > scores["t2"] == scores["t4"]
 
 
-def test_auroc_of_the_eligibility_estimate_is_reported_beside_the_ranking_one():
+def test_auroc_is_of_the_eligibility_estimate_and_the_ranking_one_is_reported_beside_it():
     data = TrecData(topics=[Topic("q1", "note")], qrels={"q1": {"a": 2, "b": 1, "c": 1}}, trials={})
     ranked = {"b": 3.0, "a": 2.0, "c": 1.0}  # relevance put an excluded trial first
     run = TrecRun(
@@ -179,6 +179,10 @@ def test_auroc_of_the_eligibility_estimate_is_reported_beside_the_ranking_one():
         scores_for={"q1": ranked},
         eligibility_for={"q1": {"a": 1.5, "b": 0.4, "c": -1.0}},  # c was filtered
     )
-    summary = score_run(run, data)["summary"]
-    assert summary["auroc"] == 0.5 and summary["auroc_eligibility"] == 1.0
-    assert "auroc_eligibility" not in score_run(TrecRun(scores_for={"q1": ranked}), data)["summary"]
+    scored = score_run(run, data)
+    assert scored["summary"]["auroc"] == 1.0 and scored["summary"]["auroc_ranking"] == 0.5
+    topic = scored["per_topic"]["q1"]
+    assert (topic["auroc"], topic["auroc_ranking"]) == (1.0, 0.5)
+    # a run with only a ranking (the baselines) is scored on it
+    baseline = score_run(TrecRun(scores_for={"q1": ranked}), data)["summary"]
+    assert baseline["auroc"] == 0.5 and "auroc_ranking" not in baseline
