@@ -1076,6 +1076,20 @@ CONTEXT_CASES = [
         Outcome.UNKNOWN,
         "not on one value",
     ),
+    (  # a dynamic test's result is not the latest level (trec-202120)
+        crit(
+            Category.LAB,
+            "growth hormone",
+            comparator="<",
+            value=2,
+            unit="ng/mL",
+            text="Lack of suppression of GH to less than 2.0 ng/mL after 100 g of oral glucose",
+        ),
+        patient(fact(FactKind.OBSERVATION, "growth hormone", value=19.7, unit="ng/mL")),
+        (),
+        Outcome.UNKNOWN,
+        "on a suppression",
+    ),
     (  # a restricting phrase after the concept must be shown too
         crit(
             Category.CONDITION,
