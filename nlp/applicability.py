@@ -16,6 +16,8 @@ class _Rule(StrictModel):
     cues: list[str] = Field(min_length=1)
     gender: str = ""
     min_age: float | None = None
+    subjects: list[str] = Field(default_factory=list)
+    others: list[str] = Field(default_factory=list)
 
 
 class _Rules(StrictModel):
@@ -26,7 +28,14 @@ class _Rules(StrictModel):
 def load_applicability() -> tuple[ApplicabilityRule, ...]:
     parsed = load_rules("applicability", _Rules)
     return tuple(
-        ApplicabilityRule(r.name, tuple(c.lower() for c in r.cues), r.gender, r.min_age)
+        ApplicabilityRule(
+            r.name,
+            tuple(c.lower() for c in r.cues),
+            r.gender,
+            r.min_age,
+            tuple(w.lower() for w in r.subjects),
+            tuple(w.lower() for w in r.others),
+        )
         for r in parsed.rules
     )
 

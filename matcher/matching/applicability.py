@@ -15,16 +15,35 @@ from matcher.model import PatientRecord
 
 @dataclass(frozen=True, slots=True)
 class ApplicabilityRule:
-    """Criteria mentioning any cue apply only to patients of `gender` and at least `min_age`."""
+    """Criteria about any cue apply only to patients of `gender` and at least `min_age`.
+
+    A part of a criterion is about the population when its own concept names a cue
+    ("pregnancy", "ovarian cancer"), or when the statement opens with one of the population's
+    `subjects` ("Women of childbearing potential must use contraception", "A female is
+    eligible if she is ...") and names none of the `others` ("Men and women with early
+    carotid atherosclerosis" is about everyone). A cue elsewhere in a long statement does not
+    make its other parts women-only.
+    """
 
     name: str
     cues: tuple[str, ...]
     gender: str = ""  # FHIR administrative gender the criterion is about; "" for any
     min_age: float | None = None
+    subjects: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
 
     def mentioned_in(self, text: str) -> bool:
         lowered = text.lower()
         return any(cue in lowered for cue in self.cues)
+
+    def opens(self, text: str) -> bool:
+        """Whether the statement is about this population as a whole."""
+        if not self.subjects:
+            return False
+        words = re.findall(r"[a-z]+(?:-[a-z]+)?", text.lower())
+        if set(words).intersection(self.others):
+            return False
+        return any(w in self.subjects for w in words[:4])
 
     def excludes(self, record: PatientRecord, index_date: date) -> bool:
         """Whether the patient is outside the population (for a criterion mentioning a cue)."""
@@ -36,9 +55,24 @@ class ApplicabilityRule:
         return False
 
 
-def populations(rules: tuple[ApplicabilityRule, ...], text: str) -> tuple[ApplicabilityRule, ...]:
-    """The rules a criterion's text invokes: computed once per criterion, not per patient."""
-    return tuple(r for r in rules if r.mentioned_in(text))
+def populations(
+    rules: tuple[ApplicabilityRule, ...], text: str, concept: str | None = None
+) -> tuple[ApplicabilityRule, ...]:
+    """The rules a criterion part invokes (computed once per criterion, not per patient): by
+    its concept, by a statement about the population, or, for a part with no concept, by any
+    cue in a statement that names no one else."""
+    out = []
+    for r in rules:
+        if concept is not None:
+            about = r.mentioned_in(concept) or r.opens(text)
+        else:
+            about = r.opens(text) or (
+                r.mentioned_in(text)
+                and not set(re.findall(r"[a-z]+", text.lower())) & set(r.others)
+            )
+        if about:
+            out.append(r)
+    return tuple(out)
 
 
 def not_applicable(

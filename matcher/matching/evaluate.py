@@ -245,7 +245,11 @@ class CriterionEvaluator:
             criterion,
             vector,
             tokens,
-            populations(self._applicability, criterion.text),
+            populations(
+                self._applicability,
+                criterion.text,
+                criterion.concept.text if criterion.concept else None,
+            ),
             (
                 self._qualifiers.before(criterion.text, concept)
                 or self._qualifiers.trailer(criterion.text, concept)

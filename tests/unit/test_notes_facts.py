@@ -37,6 +37,10 @@ CASES = [
     ),
     ("Her mother had breast cancer.", {(C, "breast cancer", A.FAMILY)}),
     ("History of MI in 2010.", {(C, "myocardial infarction", A.HISTORICAL)}),
+    (  # trec-202143: a recent history is the current episode
+        "Admitted with a recent history of aspiration pneumonia.",
+        {(C, "aspiration pneumonia", A.PRESENT)},
+    ),
     ("Return if fever develops.", {(C, "fever", A.HYPOTHETICAL)}),
     ("Concern for pneumonia.", {(C, "pneumonia", A.POSSIBLE)}),
     (  # sigir-20141

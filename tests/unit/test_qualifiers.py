@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.applicability import load_qualifiers
+from matcher.matching.applicability import populations
+from nlp.applicability import load_applicability, load_qualifiers
 
 
 @pytest.mark.parametrize(
@@ -102,3 +103,27 @@ def test_restricting_clause_after_the_concept(text: str, concept: str, expected:
 )
 def test_asks_for_a_healthy_person(text: str, expected: bool) -> None:
     assert load_qualifiers().asks_healthy(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "women_only"),
+    [
+        ("Pregnant or lactating", "pregnancy", True),  # the concept names the population
+        ("History of ovarian cancer", "ovarian cancer", True),
+        # a statement about women: every part of it
+        ("Women of childbearing potential must use contraception", "contraception", True),
+        ("A female is eligible to enter the study if she is:", None, True),
+        # a cue elsewhere does not make the other parts women-only
+        ("Men and women with early carotid atherosclerosis", "carotid atherosclerosis", False),
+        (
+            "No history of any medical condition that may interfere, including pregnancy",
+            "medical condition",
+            False,
+        ),
+        ("Alcohol intake over 21 units a week if male or 14 units if female", None, False),
+        ("Males must use contraception", "contraception", False),
+    ],
+)
+def test_population_of_a_criterion_part(text: str, concept: str | None, women_only: bool):
+    found = populations(load_applicability(), text, concept)
+    assert any(r.gender == "female" for r in found) is women_only
