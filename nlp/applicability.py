@@ -56,6 +56,8 @@ class _Qualifiers(StrictModel):
     stated_by: dict[str, list[str]] = Field(default_factory=dict)
     list_cues: list[str] = Field(default_factory=list)
     restrictions: list[str] = Field(default_factory=list)
+    treatment_trailers: list[str] = Field(default_factory=list)
+    trailer_blockers: list[str] = Field(default_factory=list)
     healthy: list[str] = Field(default_factory=list)
     healthy_exceptions: list[str] = Field(default_factory=list)
 
@@ -80,6 +82,8 @@ def load_qualifiers() -> Qualifiers:
         {q.lower(): tuple(f.lower() for f in forms) for q, forms in parsed.stated_by.items()},
         tuple(c.lower() for c in parsed.list_cues),
         tuple(r.lower() for r in parsed.restrictions),
+        tuple(t.lower() for t in parsed.treatment_trailers),
+        frozenset(w.lower() for w in parsed.trailer_blockers),
         tuple(h.lower() for h in parsed.healthy),
         tuple(e.lower() for e in parsed.healthy_exceptions),
     )

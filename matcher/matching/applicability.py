@@ -117,6 +117,8 @@ class Qualifiers:
     stated_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     list_cues: tuple[str, ...] = ()
     restrictions: tuple[str, ...] = ()
+    treatment_trailers: tuple[str, ...] = ()
+    trailer_blockers: frozenset[str] = frozenset()
     healthy: tuple[str, ...] = ()
     healthy_exceptions: tuple[str, ...] = ()
 
@@ -211,14 +213,17 @@ class Qualifiers:
             words.pop()
         return None
 
-    def trailer(self, text: str, concept: str) -> str | None:
+    def trailer(self, text: str, concept: str, treatment: bool = False) -> str | None:
         """A restricting phrase right after `concept`, with the words that follow it:
-        "amyloidosis [secondary to rheumatoid arthritis]"."""
+        "amyloidosis [secondary to rheumatoid arthritis]"; for a treatment also what it is
+        for, "antimicrobial treatment [for CDAD]" (not "for at least 3 months")."""
         _, _, rest = _around(text, concept)
         rest = rest.lstrip(" ,")
-        for t in self.trailers:
+        if treatment:  # "antimicrobial [treatment] for CDAD"
+            rest = _TREATMENT_HEAD.sub("", rest)
+        for t in (*self.trailers, *(self.treatment_trailers if treatment else ())):
             m = re.match(rf"{re.escape(t)}\b(?:\s+[\w'-]+){{0,2}}", rest)
-            if m:
+            if m and not (set(m.group().split()[1:2]) & self.trailer_blockers):
                 return m.group()
         return None
 
@@ -233,6 +238,9 @@ _WHO = re.compile(
     r"^(?:subjects?|participants?|volunteers?|individuals?|persons?|adults?|men|women)\s+"
     r"(?:(?:who|that)\s+(?:are|is)\s+|must\s+be\s+|are\s+|is\s+)?"
 )
+
+
+_TREATMENT_HEAD = re.compile(r"^(?:treatments?|therapy|therapies|medications?|agents?|drugs?)\b\s*")
 
 
 def _around(text: str, concept: str) -> tuple[str, str, str]:

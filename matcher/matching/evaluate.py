@@ -252,7 +252,11 @@ class CriterionEvaluator:
             ),
             (
                 self._qualifiers.before(criterion.text, concept)
-                or self._qualifiers.trailer(criterion.text, concept)
+                or self._qualifiers.trailer(
+                    criterion.text,
+                    concept,
+                    treatment=criterion.category in (Category.MEDICATION, Category.PROCEDURE),
+                )
                 if concept
                 else None
             ),

@@ -127,3 +127,22 @@ def test_asks_for_a_healthy_person(text: str, expected: bool) -> None:
 def test_population_of_a_criterion_part(text: str, concept: str | None, women_only: bool):
     found = populations(load_applicability(), text, concept)
     assert any(r.gender == "female" for r in found) is women_only
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "treatment", "expected"),
+    [
+        ("Concomitant antimicrobial treatment for CDAD.", "antimicrobial", True, "for cdad"),
+        ("Metformin for at least 3 months", "metformin", True, None),  # how long, not what for
+        ("Steroids for the duration of the study", "steroids", True, None),
+        ("Hospitalized for pneumonia", "hospitalized", False, None),  # not a treatment
+        (
+            "Amyloidosis secondary to rheumatoid arthritis",
+            "amyloidosis",
+            False,
+            "secondary to rheumatoid arthritis",
+        ),
+    ],
+)
+def test_trailer(text: str, concept: str, treatment: bool, expected: str | None) -> None:
+    assert load_qualifiers().trailer(text, concept, treatment) == expected
