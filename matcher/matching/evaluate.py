@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import numpy as np
 
-from matcher.ages import age_step
 from matcher.matching.applicability import (
     ApplicabilityRule,
     Qualifiers,
@@ -27,6 +26,15 @@ from matcher.matching.concepts import (
     Synonyms,
     content_tokens,
     names_concept,
+)
+from matcher.matching.timing import (
+    age_satisfies,
+    aware,
+    in_window,
+    known_at,
+    lasted,
+    onset_known,
+    undated,
 )
 from matcher.matching.units import UnitTable, compare, compare_stated
 from matcher.model import (
@@ -89,74 +97,6 @@ class CriterionContext:
     restriction: str | None = None  # "who do not sign the consent" after an excluded concept
     healthy: bool = False  # asks for a healthy person ("Healthy volunteers")
     sex_scoped: bool = False  # its sex says whom it is about ("female patients ... contraception")
-
-
-def _aware(when: datetime | None) -> datetime | None:
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _index_end(index_date: date) -> datetime:
-    return datetime(index_date.year, index_date.month, index_date.day, 23, 59, tzinfo=UTC)
-
-
-def _known_at(fact: Fact, index_date: date) -> bool:
-    """Facts recorded after the index date were not known then; undated facts count."""
-    start = _aware(fact.start)
-    return start is None or start <= _index_end(index_date)
-
-
-def _undated(fact: Fact) -> bool:
-    """A note's fact whose sentence says nothing of when (its date is the note's)."""
-    return bool(fact.sentence) and fact.end is None
-
-
-def _onset_known(fact: Fact) -> bool:
-    """Whether the fact says since when it holds: a coded onset, or a note's "for 2 days"
-    (not an event the note dates, "seen two weeks ago for fever", which says nothing of how
-    long it lasted)."""
-    if fact.start is None or _undated(fact):
-        return False
-    return not (fact.sentence and fact.start == fact.end)
-
-
-def _in_window(fact: Fact, index_date: date, window_days: float | None) -> bool:
-    """Whether the fact overlaps [index - window, index]."""
-    if window_days is None:
-        return True
-    if fact.assertion == Assertion.HISTORICAL and fact.start is None and fact.end is None:
-        return False  # "history of MI", undated: past, so no evidence it falls in the window
-    window_start = _index_end(index_date) - timedelta(days=window_days)
-    start, end = _aware(fact.start), _aware(fact.end)
-    last = end or start
-    return last is None or last >= window_start or (end is None and fact.status == "active")
-
-
-def _age_in_unit_of(limit: float, months: int) -> float:
-    """Completed age in the unit the limit is stated in: whole years for "65", months for
-    "6 months" (0.5), so "<= 65" admits 65 years 3 months and ">= 0.5" admits 7 months."""
-    return float(months // 12) if age_step(limit) == 1.0 else months / 12
-
-
-def _age_satisfies(
-    months: int, comparator: str, low: float | None, high: float | None
-) -> bool | None:
-    if low is None:
-        return None
-    if comparator == "between":
-        if high is None:
-            return None
-        return _age_in_unit_of(low, months) >= low and _age_in_unit_of(high, months) <= high
-    return compare(_age_in_unit_of(low, months), comparator, low, None)
-
-
-def _lasted(fact: Fact, index_date: date, days: float) -> bool:
-    """Whether the fact was already recorded `days` before the index date. A note's date is
-    when it was written, so the onset may be earlier: only a coded onset, or one the note
-    states ("for 2 days": the fact then ends on the note's date), can show too short."""
-    start = _aware(fact.start)
-    return start is not None and start <= _index_end(index_date) - timedelta(days=days)
 
 
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
@@ -336,7 +276,7 @@ class CriterionEvaluator:
             if months is None:
                 return CriterionResult(c, Outcome.UNKNOWN, "birth date not recorded")
             age = months / 12 if months < 24 else float(months // 12)
-            ok = _age_satisfies(months, c.comparator, c.value, c.value_high)
+            ok = age_satisfies(months, c.comparator, c.value, c.value_high)
             if ok is None:
                 return CriterionResult(c, Outcome.UNKNOWN, "age bound not understood")
             ev = [
@@ -388,7 +328,7 @@ class CriterionEvaluator:
             for f in patient.record.facts
             if f.kind == FactKind.CONDITION
             and f.assertion == Assertion.PRESENT
-            and _known_at(f, index_date)
+            and known_at(f, index_date)
         ]
         if not ill:
             return CriterionResult(c, Outcome.UNKNOWN, "no record says whether healthy")
@@ -428,14 +368,14 @@ class CriterionEvaluator:
         absent: list[ConceptHit] = []
         for h in hits:
             assertion = h.fact.assertion
-            if assertion in IGNORED_ASSERTIONS or not _known_at(h.fact, index_date):
+            if assertion in IGNORED_ASSERTIONS or not known_at(h.fact, index_date):
                 continue
             if assertion == Assertion.ABSENT:
                 if not _narrower(h, ctx.variant_tokens):
                     absent.append(h)  # "no UTI" does not say "no infection"
             elif h.how == "general":
                 broader.append(h)
-            elif (current_only and assertion == Assertion.HISTORICAL) or not _in_window(
+            elif (current_only and assertion == Assertion.HISTORICAL) or not in_window(
                 h.fact, index_date, c.window_days
             ):
                 stale.append(h)
@@ -443,8 +383,8 @@ class CriterionEvaluator:
                 present.append(h)
         concept = c.concept.text
         if present and c.duration_days is not None:
-            onset = [h for h in present if _onset_known(h.fact)]
-            lasting = [h for h in onset if _lasted(h.fact, index_date, c.duration_days)]
+            onset = [h for h in present if onset_known(h.fact)]
+            lasting = [h for h in onset if lasted(h.fact, index_date, c.duration_days)]
             if not onset:
                 return CriterionResult(
                     c,
@@ -474,7 +414,7 @@ class CriterionEvaluator:
             present
             and disqualifying
             and c.window_days is not None
-            and all(_undated(h.fact) for h in present)
+            and all(undated(h.fact) for h in present)
         ):
             # A note is dated when written; "s/p radiotherapy" may be long before it.
             return CriterionResult(
@@ -562,8 +502,8 @@ class CriterionEvaluator:
             for h in hits
             if h.fact.value is not None
             and h.fact.assertion == Assertion.PRESENT
-            and _known_at(h.fact, index_date)
-            and _in_window(h.fact, index_date, c.window_days)
+            and known_at(h.fact, index_date)
+            and in_window(h.fact, index_date, c.window_days)
         ]
         if not values:
             return CriterionResult(c, Outcome.UNKNOWN, f"no {concept} value recorded")
@@ -572,7 +512,7 @@ class CriterionEvaluator:
         epoch = datetime.min.replace(tzinfo=UTC)
 
         def recency(h: ConceptHit) -> tuple[bool, datetime]:
-            return h.score >= 0.85, _aware(h.fact.start) or epoch
+            return h.score >= 0.85, aware(h.fact.start) or epoch
 
         # A value in a unit the limit cannot be compared with is most often another analyte
         # that shares the name ("hemoglobin A1c" % for "hemoglobin" g/dL, "creatinine" mg/dL
@@ -632,7 +572,7 @@ class CriterionEvaluator:
                 c, Outcome.UNKNOWN, "limit relative to the normal range; reference range unknown"
             )
         hit, ((low, high), analyte) = max(
-            found, key=lambda hm: (hm[0].score >= 0.85, _aware(hm[0].fact.start) or epoch)
+            found, key=lambda hm: (hm[0].score >= 0.85, aware(hm[0].fact.start) or epoch)
         )
         at_low = compare(low, c.comparator, c.value, c.value_high)
         at_high = compare(high, c.comparator, c.value, c.value_high)

@@ -67,7 +67,9 @@ class CriteriaBuilder:
             p.found.extend(min(contest, key=_first_position))
         seg = p.segment
         if p.found:
-            out = _group_alternatives(seg, _group_narrowing(seg, _group_definitions(seg, p.found)))
+            out = _group_contradictions(
+                _group_alternatives(seg, _group_narrowing(seg, _group_definitions(seg, p.found)))
+            )
         else:
             out = [
                 Criterion(
@@ -191,6 +193,27 @@ def _group_alternatives(segment: Segment, found: list[Criterion]) -> list[Criter
             return found
     for crit in free:
         crit.group = f"alt{segment.start}"
+    return found
+
+
+def _group_contradictions(found: list[Criterion]) -> list[Criterion]:
+    """ "VT with syncope, or VT without syncope": a requirement cannot ask for a concept and
+    for its absence at once, so a negated facet whose concept is also asked for is another
+    alternative, in the group of the one asked for (or a new group of the two)."""
+    asked: dict[str, Criterion] = {}
+    for c in found:
+        if c.concept and not c.negated and c.entities:
+            key = c.concept.text.lower()
+            if key not in asked or (c.group and not asked[key].group):
+                asked[key] = c  # an alternative already in an OR group first
+    for crit in found:
+        if not (crit.negated and crit.concept and crit.kind == CriterionKind.INCLUSION):
+            continue
+        other = asked.get(crit.concept.text.lower())
+        if other is None:
+            continue
+        other.group = other.group or f"alt{other.span_start}:{crit.concept.text.lower()}"
+        crit.group = other.group
     return found
 
 

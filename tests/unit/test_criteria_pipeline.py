@@ -324,3 +324,15 @@ def test_a_value_narrows_the_condition_before_it_in_an_exclusion(text: str, narr
         assert len(groups) == 1 and groups.pop().startswith(NARROWED_GROUP)
     else:
         assert groups == {""}
+
+
+def test_a_requirement_asking_for_a_concept_and_its_absence_makes_them_alternatives() -> None:
+    parser = build_parser({"ner": "off"})
+    parser.nlp.get_pipe("ner").source = FixedNer({"VT": "Condition", "syncope": "Condition"})
+    parts = parser.parse("Inclusion Criteria:\n- VT with syncope, or VT without syncope")
+    syncope = [c for c in parts if c.concept and c.concept.text == "syncope"]
+    assert sorted(c.negated for c in syncope) == [False, True]
+    assert syncope[0].group and syncope[0].group == syncope[1].group
+    # an exclusion's "no X" stays its own (De Morgan) facet
+    alone = parser.parse("Inclusion Criteria:\n- No syncope")
+    assert [(c.negated, c.group) for c in alone] == [(True, "")]
