@@ -177,6 +177,8 @@ DEFINITION_GROUP = "def:"
 # decides; without one, the condition ruled out still rules the group out, and the condition
 # alone leaves it open (see matcher.matching.rank.narrowed).
 NARROWED_GROUP = "with:"
+# Both kinds group a condition with values about it; a group id keeps its prefix.
+VALUE_GROUPS = (DEFINITION_GROUP, NARROWED_GROUP)
 
 
 @dataclass(slots=True)

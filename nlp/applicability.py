@@ -24,17 +24,21 @@ class _Rules(StrictModel):
     rules: list[_Rule] = Field(min_length=1)
 
 
+def _lower(words: list[str]) -> tuple[str, ...]:
+    return tuple(w.lower() for w in words)
+
+
 @cache
 def load_applicability() -> tuple[ApplicabilityRule, ...]:
     parsed = load_rules("applicability", _Rules)
     return tuple(
         ApplicabilityRule(
             r.name,
-            tuple(c.lower() for c in r.cues),
+            _lower(r.cues),
             r.gender,
             r.min_age,
-            tuple(w.lower() for w in r.subjects),
-            tuple(w.lower() for w in r.others),
+            frozenset(_lower(r.subjects)),
+            frozenset(_lower(r.others)),
         )
         for r in parsed.rules
     )
@@ -57,6 +61,7 @@ class _Qualifiers(StrictModel):
     list_cues: list[str] = Field(default_factory=list)
     restrictions: list[str] = Field(default_factory=list)
     treatment_trailers: list[str] = Field(default_factory=list)
+    treatment_heads: list[str] = Field(default_factory=list)
     trailer_blockers: list[str] = Field(default_factory=list)
     healthy: list[str] = Field(default_factory=list)
     healthy_exceptions: list[str] = Field(default_factory=list)
@@ -64,26 +69,31 @@ class _Qualifiers(StrictModel):
 
 @cache
 def load_qualifiers() -> Qualifiers:
-    parsed = load_rules("qualifiers", _Qualifiers)
+    q = load_rules("qualifiers", _Qualifiers)
+
+    def longest_first(words: list[str]) -> tuple[str, ...]:
+        # "related to" must win over "to" if both were listed.
+        return tuple(sorted(_lower(words), key=len, reverse=True))
+
     return Qualifiers(
-        tuple(q.lower() for q in parsed.qualifiers),
-        parsed.window_chars,
-        # Longest first, so "related to" wins over "to" if both were listed.
-        tuple(sorted((g.lower() for g in parsed.governors), key=len, reverse=True)),
-        frozenset(f.lower() for f in parsed.fillers),
-        tuple(c.lower() for c in parsed.changes),
-        tuple(sorted((t.lower() for t in parsed.trailers), key=len, reverse=True)),
-        frozenset(m.lower() for m in parsed.methods),
-        tuple(w.lower() for w in parsed.current_words),
-        tuple(w.lower() for w in parsed.past_words),
-        tuple(w.lower() for w in parsed.permissions),
-        tuple(w.lower() for w in parsed.permission_blockers),
-        tuple(w.lower() for w in parsed.sex_scopes),
-        {q.lower(): tuple(f.lower() for f in forms) for q, forms in parsed.stated_by.items()},
-        tuple(c.lower() for c in parsed.list_cues),
-        tuple(r.lower() for r in parsed.restrictions),
-        tuple(t.lower() for t in parsed.treatment_trailers),
-        frozenset(w.lower() for w in parsed.trailer_blockers),
-        tuple(h.lower() for h in parsed.healthy),
-        tuple(e.lower() for e in parsed.healthy_exceptions),
+        phrases=_lower(q.qualifiers),
+        window_chars=q.window_chars,
+        governors=longest_first(q.governors),
+        fillers=frozenset(_lower(q.fillers)),
+        changes=_lower(q.changes),
+        trailers=longest_first(q.trailers),
+        methods=frozenset(_lower(q.methods)),
+        current_words=_lower(q.current_words),
+        past_words=_lower(q.past_words),
+        permissions=_lower(q.permissions),
+        permission_blockers=_lower(q.permission_blockers),
+        sex_scopes=_lower(q.sex_scopes),
+        stated_by={k.lower(): _lower(forms) for k, forms in q.stated_by.items()},
+        list_cues=_lower(q.list_cues),
+        restrictions=_lower(q.restrictions),
+        treatment_trailers=_lower(q.treatment_trailers),
+        treatment_heads=_lower(q.treatment_heads),
+        trailer_blockers=frozenset(_lower(q.trailer_blockers)),
+        healthy=_lower(q.healthy),
+        healthy_exceptions=_lower(q.healthy_exceptions),
     )

@@ -29,21 +29,19 @@ class ApplicabilityRule:
     cues: tuple[str, ...]
     gender: str = ""  # FHIR administrative gender the criterion is about; "" for any
     min_age: float | None = None
-    subjects: tuple[str, ...] = ()
-    others: tuple[str, ...] = ()
+    subjects: frozenset[str] = frozenset()
+    others: frozenset[str] = frozenset()
 
     def mentioned_in(self, text: str) -> bool:
         lowered = text.lower()
         return any(cue in lowered for cue in self.cues)
 
-    def opens(self, text: str) -> bool:
-        """Whether the statement is about this population as a whole."""
-        if not self.subjects:
-            return False
-        words = re.findall(r"[a-z]+(?:-[a-z]+)?", text.lower())
-        if set(words).intersection(self.others):
-            return False
-        return any(w in self.subjects for w in words[:4])
+    def opens(self, words: list[str]) -> bool:
+        """Whether a statement (its words, in order) is about this population as a whole."""
+        return any(w in self.subjects for w in words[:4]) and not self.names_others(words)
+
+    def names_others(self, words: list[str]) -> bool:
+        return not self.others.isdisjoint(words)
 
     def excludes(self, record: PatientRecord, index_date: date) -> bool:
         """Whether the patient is outside the population (for a criterion mentioning a cue)."""
@@ -61,15 +59,13 @@ def populations(
     """The rules a criterion part invokes (computed once per criterion, not per patient): by
     its concept, by a statement about the population, or, for a part with no concept, by any
     cue in a statement that names no one else."""
+    words = re.findall(r"[a-z]+(?:-[a-z]+)?", text.lower())
     out = []
     for r in rules:
         if concept is not None:
-            about = r.mentioned_in(concept) or r.opens(text)
+            about = r.mentioned_in(concept) or r.opens(words)
         else:
-            about = r.opens(text) or (
-                r.mentioned_in(text)
-                and not set(re.findall(r"[a-z]+", text.lower())) & set(r.others)
-            )
+            about = r.opens(words) or (r.mentioned_in(text) and not r.names_others(words))
         if about:
             out.append(r)
     return tuple(out)
@@ -118,6 +114,7 @@ class Qualifiers:
     list_cues: tuple[str, ...] = ()
     restrictions: tuple[str, ...] = ()
     treatment_trailers: tuple[str, ...] = ()
+    treatment_heads: tuple[str, ...] = ()
     trailer_blockers: frozenset[str] = frozenset()
     healthy: tuple[str, ...] = ()
     healthy_exceptions: tuple[str, ...] = ()
@@ -220,7 +217,8 @@ class Qualifiers:
         _, _, rest = _around(text, concept)
         rest = rest.lstrip(" ,")
         if treatment:  # "antimicrobial [treatment] for CDAD"
-            rest = _TREATMENT_HEAD.sub("", rest)
+            first, _, after = rest.partition(" ")
+            rest = after.lstrip() if first in self.treatment_heads else rest
         for t in (*self.trailers, *(self.treatment_trailers if treatment else ())):
             m = re.match(rf"{re.escape(t)}\b(?:\s+[\w'-]+){{0,2}}", rest)
             if m and not (set(m.group().split()[1:2]) & self.trailer_blockers):
@@ -238,9 +236,6 @@ _WHO = re.compile(
     r"^(?:subjects?|participants?|volunteers?|individuals?|persons?|adults?|men|women)\s+"
     r"(?:(?:who|that)\s+(?:are|is)\s+|must\s+be\s+|are\s+|is\s+)?"
 )
-
-
-_TREATMENT_HEAD = re.compile(r"^(?:treatments?|therapy|therapies|medications?|agents?|drugs?)\b\s*")
 
 
 def _around(text: str, concept: str) -> tuple[str, str, str]:

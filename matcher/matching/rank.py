@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from matcher.model import (
     COHORT_GROUP,
     DEFINITION_GROUP,
-    NARROWED_GROUP,
+    VALUE_GROUPS,
     Category,
     CriterionKind,
     CriterionResult,
@@ -74,18 +74,14 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
     `narrowed`)."""
     groups: dict[str, list[Outcome]] = {}
     lines: dict[str, dict[tuple[int, int], list[Outcome]]] = {}
-    definitions: dict[str, tuple[list[Outcome], list[Outcome]]] = {}
-    narrowings: dict[str, tuple[list[Outcome], list[Outcome]]] = {}
+    valued: dict[str, tuple[list[Outcome], list[Outcome]]] = {}  # condition, values
     singles: list[Outcome] = []
     for r in results:
         c = r.criterion
         if c.kind != kind:
             continue
-        if c.group.startswith(DEFINITION_GROUP):
-            parts = definitions.setdefault(c.group, ([], []))
-            parts[c.category == Category.LAB].append(r.outcome)
-        elif c.group.startswith(NARROWED_GROUP):
-            parts = narrowings.setdefault(c.group, ([], []))
+        if c.group.startswith(VALUE_GROUPS):
+            parts = valued.setdefault(c.group, ([], []))
             parts[c.category == Category.LAB].append(r.outcome)
         elif c.group.startswith(COHORT_GROUP):
             lines.setdefault(c.group, {}).setdefault((c.span_start, c.span_end), []).append(
@@ -100,8 +96,10 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
     return (
         singles
         + [any_of(v) for v in groups.values()]
-        + [defined(condition, values) for condition, values in definitions.values()]
-        + [narrowed(condition, values) for condition, values in narrowings.values()]
+        + [
+            (defined if group.startswith(DEFINITION_GROUP) else narrowed)(condition, values)
+            for group, (condition, values) in valued.items()
+        ]
     )
 
 

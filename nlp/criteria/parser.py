@@ -23,6 +23,7 @@ from itertools import pairwise
 from matcher.model import (
     DEFINITION_GROUP,
     NARROWED_GROUP,
+    VALUE_GROUPS,
     Category,
     Concept,
     Criterion,
@@ -172,10 +173,10 @@ def _group_narrowing(segment: Segment, found: list[Criterion]) -> list[Criterion
         before = [c for c in conditions if max(e.end for e in c.entities) <= at]
         if not before:
             continue
-        condition = max(before, key=lambda c: max(e.end for e in c.entities))
-        gap = segment.text[max(e.end for e in condition.entities) : at]
-        if _WITH.fullmatch(gap):
-            condition.group = lab.group = f"{NARROWED_GROUP}{segment.start}:{id(condition)}"
+        end = max(max(e.end for e in c.entities) for c in before)
+        condition = next(c for c in before if max(e.end for e in c.entities) == end)
+        if _WITH.fullmatch(segment.text[end:at]):
+            condition.group = lab.group = f"{NARROWED_GROUP}{segment.start}:{end}"
     return found
 
 
@@ -225,9 +226,7 @@ def assign_ids(per_segment: Iterable[list[Criterion]], id_prefix: str) -> list[C
         for crit in criteria:
             crit.id = f"{id_prefix}{len(out) + 1}"
             if crit.group:
-                kind = next(
-                    (k for k in (DEFINITION_GROUP, NARROWED_GROUP) if crit.group.startswith(k)), ""
-                )
+                kind = next((k for k in VALUE_GROUPS if crit.group.startswith(k)), "")
                 crit.group = groups.setdefault(crit.group, f"{kind}{id_prefix}g{len(groups) + 1}")
             out.append(crit)
     return out

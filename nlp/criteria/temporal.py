@@ -22,7 +22,7 @@ from typing import Literal
 from nlp.criteria.text import COMMON
 
 Kind = Literal["lookback", "since", "duration", "future"]
-_UNIT = r"(?P<unit>hours?|hrs?|days?|d|weeks?|wks?|w|months?|mos?|years?|yrs?|y)\b"
+UNIT = r"(?P<unit>hours?|hrs?|days?|d|weeks?|wks?|w|months?|mos?|years?|yrs?|y)\b"
 _N = r"(?P<n>\d+(?:\.\d+)?)"
 
 
@@ -47,7 +47,7 @@ def unit_days(unit: str) -> float:
 def _patterns() -> tuple[tuple[Kind, re.Pattern[str]], ...]:
     out: list[tuple[Kind, re.Pattern[str]]] = []
     for rule in COMMON.temporal:
-        pattern = rule.pattern.replace("{N}", _N).replace("{UNIT}", _UNIT)
+        pattern = rule.pattern.replace("{N}", _N).replace("{UNIT}", UNIT)
         out.append((rule.kind, re.compile(pattern, re.IGNORECASE)))
     return tuple(out)
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from nlp.criteria.temporal import UNIT, unit_days
+from nlp.criteria.text import COMMON
 from nlp.notes.schema import DurationRules, load_notes_rules
 
 LASTING = "lasting"
@@ -28,61 +30,51 @@ class Duration:
     forward: bool = False  # dates what follows ("four days of cough"), else what precedes
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    pattern: re.Pattern[str]
-    units: tuple[tuple[re.Pattern[str], float], ...]
-    numbers: dict[str, float]
-
-
-def _template(template: str, number: str, unit: str) -> str:
-    body = template.replace("{n}", f"(?P<n>{number})").replace("{unit}", f"(?P<unit>{unit})")
-    return rf"\b{body}\b"
-
-
 @cache
-def _rules(name: str = "durations") -> _Compiled:
+def _patterns(name: str = "durations") -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(kind, pattern) per template, in order; "3 years of age" is an age, not a span."""
     rules = load_notes_rules(name, DurationRules)
-    words = sorted(rules.numbers, key=len, reverse=True)
-    number = r"\d+(?:\.\d+)?|" + "|".join(re.escape(w) for w in words)
-    unit = "|".join(f"(?:{u.pattern})" for u in rules.units)
-    # One alternation, a named group per phrase kind; "3 years of age" is an age, not a span.
-    alternatives = [
-        f"(?P<{kind}{i}>{_template(t, number, unit)})"
+    words = sorted({*COMMON.number_words, *rules.numbers}, key=len, reverse=True)
+    number = rf"(?P<n>\d+(?:\.\d+)?|{'|'.join(re.escape(w) for w in words)})"
+    return tuple(
+        (
+            kind,
+            re.compile(
+                rf"\b{t.replace('{n}', number).replace('{unit}', UNIT)}(?!\s+(?:of\s+)?age\b)",
+                re.I,
+            ),
+        )
         for kind, templates in ((LASTING, rules.lasting), (AGO, rules.ago))
-        for i, t in enumerate(templates)
-    ]
-    body = "|".join(alternatives)
-    # Group names must be unique: number each template's inner groups apart.
-    counter = iter(range(10_000))
-    body = re.sub(r"\(\?P<(n|unit)>", lambda m: f"(?P<{m.group(1)}_{next(counter)}>", body)
-    return _Compiled(
-        re.compile(rf"(?:{body})(?!\s+(?:of\s+)?age\b)", re.I),
-        tuple((re.compile(rf"^(?:{u.pattern})$", re.I), u.days) for u in rules.units),
-        {k.lower(): v for k, v in rules.numbers.items()},
+        for t in templates
     )
 
 
+def _number(word: str, extra: dict[str, float]) -> float | None:
+    if word[0].isdigit():
+        return float(word)
+    lowered = word.lower()
+    return COMMON.number_words.get(lowered, extra.get(lowered))
+
+
 def find_durations(text: str, rules_name: str = "durations") -> list[Duration]:
-    """Every duration phrase in `text`, in order."""
-    rules = _rules(rules_name)
+    """Every duration phrase in `text`, in order; earlier templates win overlaps."""
+    extra = load_notes_rules(rules_name, DurationRules).numbers
     out: list[Duration] = []
-    for m in rules.pattern.finditer(text):
-        groups = {k: v for k, v in m.groupdict().items() if v is not None}
-        kind = next(k for k in groups if k.startswith((LASTING, AGO)))
-        n = next(v for k, v in groups.items() if k.startswith("n_"))
-        unit = next(v for k, v in groups.items() if k.startswith("unit_"))
-        value = float(n) if n[0].isdigit() else rules.numbers.get(n.lower())
-        per = next((days for p, days in rules.units if p.match(unit)), None)
-        if value is None or per is None:
-            continue
-        kind = AGO if kind.startswith(AGO) else LASTING
-        # "four days of [cough]", "Over the past 3 months, [fatigue]": a phrase ending in
-        # "of" or opening the text dates what follows it; "[cough] for 2 days" what precedes.
-        phrase = m.group().lower()
-        forward = phrase.endswith(" of") or not text[: m.start()].strip(" \t\n0123456789.")
-        out.append(Duration(m.start(), m.end(), value * per, kind, forward))
-    return out
+    for kind, rx in _patterns(rules_name):
+        for m in rx.finditer(text):
+            if any(d.start < m.end() and m.start() < d.end for d in out):
+                continue
+            value = _number(m.group("n"), extra)
+            if value is None:
+                continue
+            # "four days of [cough]", "Over the past 3 months, [fatigue]": a phrase ending in
+            # "of" or opening the text dates what follows it; "[cough] for 2 days" what precedes.
+            forward = m.group().lower().endswith(" of") or not text[: m.start()].strip(
+                " \t\n0123456789."
+            )
+            days = value * unit_days(m.group("unit"))
+            out.append(Duration(m.start(), m.end(), days, kind, forward))
+    return sorted(out, key=lambda d: d.start)
 
 
 def nearest(durations: list[Duration], start: int, end: int) -> Duration | None:

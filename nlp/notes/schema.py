@@ -232,16 +232,10 @@ def load_notes_rules(name: str, model: type[M], rules_dir: Path = NOTES_RULES_DI
     return load_rules(name, model, rules_dir)
 
 
-class DurationUnit(StrictModel):
-    pattern: Regex
-    days: float = Field(gt=0)
-
-
 class DurationRules(StrictModel):
     """nlp/notes/rules/durations.yaml: phrases saying how long a finding lasted or how long
-    ago an event was; the templates' {n} and {unit} are filled from `numbers` and `units`."""
+    ago an event was; {n} takes digits or a number word, {unit} a time unit."""
 
-    units: list[DurationUnit] = Field(min_length=1)
-    numbers: dict[str, float]
+    numbers: dict[str, float] = Field(default_factory=dict)
     lasting: list[str] = Field(min_length=1)
     ago: list[str] = Field(default_factory=list)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from matcher.model import NARROWED_GROUP, Category, Criterion, Trial
+from matcher.model import DEFINITION_GROUP, NARROWED_GROUP, Category, Criterion, Trial
 from matcher.trials import fill_from_criteria
 from nlp.criteria import UnknownExtractor, build_parser
 from nlp.criteria.components import Relation
@@ -336,3 +336,19 @@ def test_a_requirement_asking_for_a_concept_and_its_absence_makes_them_alternati
     # an exclusion's "no X" stays its own (De Morgan) facet
     alone = parser.parse("Inclusion Criteria:\n- No syncope")
     assert [(c.negated, c.group) for c in alone] == [(True, "")]
+
+
+@pytest.mark.parametrize(
+    ("text", "defined"),
+    [
+        ("Diagnosis of acromegaly, defined by serum GH levels above 5 ug/L", True),
+        ("Diagnosis of acromegaly, as defined by serum GH levels above 5 ug/L", True),
+        ("Diagnosis of acromegaly and serum GH levels above 5 ug/L", False),
+    ],
+)
+def test_defined_by_groups_a_condition_with_its_defining_value(text: str, defined: bool) -> None:
+    parser = build_parser({"ner": "off"})
+    parser.nlp.get_pipe("ner").source = FixedNer({"acromegaly": "Condition", "GH": "Measurement"})
+    parts = parser.parse(f"Inclusion Criteria:\n- {text}")
+    assert {c.category for c in parts} == {Category.CONDITION, Category.LAB}
+    assert all(c.group.startswith(DEFINITION_GROUP) for c in parts) is defined
