@@ -8,6 +8,7 @@ as one document per patient or trial.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -179,6 +180,30 @@ DEFINITION_GROUP = "def:"
 NARROWED_GROUP = "with:"
 # Both kinds group a condition with values about it; a group id keeps its prefix.
 VALUE_GROUPS = (DEFINITION_GROUP, NARROWED_GROUP)
+# Groups whose names start with this and a count are "at least N of the following" lists
+# ("SIRS: two or more of the following: ..."): the group holds when N of its lines hold, each
+# line counted once however many facets it has (see matcher.matching.rank.at_least).
+COUNT_GROUP = "atleast"
+_COUNT = re.compile(rf"^{COUNT_GROUP}(\d+):")
+
+
+def count_group(count: int, key: str) -> str:
+    """The name of an "at least `count` of" group; a count of one is a plain OR group."""
+    return f"{COUNT_GROUP}{count}:{key}" if count > 1 else key
+
+
+def group_prefix(group: str) -> str:
+    """The part of a group name that says how its members combine (kept when renamed)."""
+    m = _COUNT.match(group)
+    if m:
+        return m.group()
+    return next((k for k in VALUE_GROUPS if group.startswith(k)), "")
+
+
+def required_count(group: str) -> int:
+    """How many lines of a group must hold: N for a count group, else one."""
+    m = _COUNT.match(group)
+    return int(m.group(1)) if m else 1
 
 
 @dataclass(slots=True)

@@ -55,6 +55,8 @@ class HeadingRules(StrictModel):
     subheading_max_words: int
     subheading_max_chars: int
     any_of_parent: Regex
+    count_parent: Regex
+    list_label_gap: Regex
     exception_parent: Regex
     inline_labels: list[Regex]
     sentence_split_min_chars: int

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from matcher.model import required_count
 from trialmatch.v1 import common_pb2, matcher_pb2
 
 OUTCOME_STYLE = {
@@ -41,7 +42,8 @@ def _structure(c: common_pb2.Criterion) -> str:
     if c.HasField("window_days"):
         parts.append(f"within {c.window_days:g} days")
     if c.group:
-        parts.append(f"(one of group {c.group})")
+        count = required_count(c.group)
+        parts.append(f"({'at least ' + str(count) if count > 1 else 'one'} of group {c.group})")
     return " ".join(p for p in parts if p)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from matcher.model import (
     COHORT_GROUP,
+    COUNT_GROUP,
     DEFINITION_GROUP,
     VALUE_GROUPS,
     Category,
@@ -16,6 +17,7 @@ from matcher.model import (
     Match,
     Outcome,
     Verdict,
+    required_count,
 )
 
 TIER = {Verdict.ELIGIBLE: 2, Verdict.POSSIBLY_ELIGIBLE: 1, Verdict.INELIGIBLE: 0}
@@ -45,6 +47,21 @@ def all_of(outcomes: list[Outcome]) -> Outcome:
     return Outcome.MET
 
 
+def at_least(outcomes: list[Outcome], count: int) -> Outcome:
+    """ "At least `count` of the following": MET once that many hold; NOT_MET once too few
+    are left that could; NOT_APPLICABLE parts count for nothing. A list parsed into fewer
+    lines than it asks for was not read whole, so it stays open unless enough hold."""
+    met = outcomes.count(Outcome.MET)
+    if met >= count:
+        return Outcome.MET
+    relevant = [o for o in outcomes if o != Outcome.NOT_APPLICABLE]
+    if not relevant:
+        return Outcome.NOT_APPLICABLE
+    if len(outcomes) >= count and met + relevant.count(Outcome.UNKNOWN) < count:
+        return Outcome.NOT_MET
+    return Outcome.UNKNOWN
+
+
 def defined(condition: list[Outcome], values: list[Outcome]) -> Outcome:
     """A condition and the values that define it: any MET establishes it; values that are all
     known and all fail rule it out, even where the record is silent about the condition."""
@@ -70,8 +87,8 @@ def narrowed(condition: list[Outcome], values: list[Outcome]) -> Outcome:
 
 def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Outcome]:
     """One outcome per criterion or OR group of the given kind (a cohort group is an OR of
-    its lines, each the AND of its facets; a definition group is `defined`, a narrowed one
-    `narrowed`)."""
+    its lines, each the AND of its facets; a count group is `at_least` of its lines; a
+    definition group is `defined`, a narrowed one `narrowed`)."""
     groups: dict[str, list[Outcome]] = {}
     lines: dict[str, dict[tuple[int, int], list[Outcome]]] = {}
     valued: dict[str, tuple[list[Outcome], list[Outcome]]] = {}  # condition, values
@@ -83,7 +100,7 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
         if c.group.startswith(VALUE_GROUPS):
             parts = valued.setdefault(c.group, ([], []))
             parts[c.category == Category.LAB].append(r.outcome)
-        elif c.group.startswith(COHORT_GROUP):
+        elif c.group.startswith((COHORT_GROUP, COUNT_GROUP)):
             lines.setdefault(c.group, {}).setdefault((c.span_start, c.span_end), []).append(
                 r.outcome
             )
@@ -91,10 +108,15 @@ def grouped(results: Iterable[CriterionResult], kind: CriterionKind) -> list[Out
             groups.setdefault(c.group, []).append(r.outcome)
         else:
             singles.append(r.outcome)
+    counted: list[Outcome] = []
     for group, by_line in lines.items():
-        groups[group] = [all_of(v) for v in by_line.values()]
+        if group.startswith(COHORT_GROUP):
+            groups[group] = [all_of(v) for v in by_line.values()]
+        else:  # a line's facets are alternatives ("WBC > 12,000 or < 4,000"): it counts once
+            counted.append(at_least([any_of(v) for v in by_line.values()], required_count(group)))
     return (
         singles
+        + counted
         + [any_of(v) for v in groups.values()]
         + [
             (defined if group.startswith(DEFINITION_GROUP) else narrowed)(condition, values)

@@ -23,16 +23,19 @@ from itertools import pairwise
 from matcher.model import (
     DEFINITION_GROUP,
     NARROWED_GROUP,
-    VALUE_GROUPS,
     Category,
     Concept,
     Criterion,
     CriterionKind,
     Entity,
+    count_group,
+    group_prefix,
 )
 from nlp.criteria.analysis import Prepared
 from nlp.criteria.extractors.base import Extractor
 from nlp.criteria.split import Segment
+from nlp.criteria.structure import LABEL_GAP as _LABEL_GAP
+from nlp.criteria.structure import list_cue
 from nlp.criteria.text import COMMON
 
 _DEFINITION = re.compile("|".join(f"(?:{c})" for c in COMMON.definition_cues), re.I)
@@ -41,6 +44,7 @@ _INLINE_DEFINITION = re.compile(
 )
 _STATUS_NEGATION = re.compile(COMMON.status_negation, re.I)
 _TRIM = " \t,;:.-("
+_ITEM_MARKER = re.compile(r"(?<![\w(])(?:\(?(?:[ivx]{1,4}|\d{1,2}|[a-h])\))(?=\s)", re.I)
 _OR = re.compile(r"\bor\b", re.I)
 _WITH = re.compile(r"\s*,?\s*with\s+(?:an?\s+|the\s+)?", re.I)
 _AND = re.compile(r"\band\b(?!\s*/\s*or\b)|\bwith\b|;|\bplus\b", re.I)  # "and/or" is "or"
@@ -67,9 +71,12 @@ class CriteriaBuilder:
         if not claimed and contest:
             p.found.extend(min(contest, key=_first_position))
         seg = p.segment
-        if p.found:
+        found = read_list(seg, p.found)
+        if not found and seg.heads:
+            return []  # "Two or more of the following:": its children say what it asks
+        if found:
             out = _group_contradictions(
-                _group_alternatives(seg, _group_narrowing(seg, _group_definitions(seg, p.found)))
+                _group_alternatives(seg, _group_narrowing(seg, _group_definitions(seg, found)))
             )
         else:
             out = [
@@ -87,8 +94,68 @@ class CriteriaBuilder:
             negate_status_word(crit)
             crit.entities = _to_source(seg, crit.entities)
             if seg.group:
-                crit.group = f"seg:{seg.group}"
+                prefix = group_prefix(seg.group)
+                crit.group = f"{prefix}seg:{seg.group[len(prefix) :]}"
         return out
+
+
+def read_list(seg: Segment, found: list[Criterion]) -> list[Criterion]:
+    """A statement that asks for N of a list ("at least two of the following clinical
+    symptoms of pneumonia: cough, purulent sputum, dyspnea, fever").
+
+    What the cue's own words name ("clinical symptoms of pneumonia", "the following") is the
+    list's description, not a requirement, and neither is a name set off before the cue
+    ("SIRS - two or more of the following"); both are dropped. The items after the colon are
+    one count group (an OR group for one), each item one line with its own span, so "cough,
+    fever" counts two and "WBC > 12,000 or < 4,000" one. A list head whose items are its child
+    lines keeps only what precedes its cue; structure.py groups the children."""
+    cue = list_cue(seg.text)
+    if cue is None:
+        return found
+    colon = seg.text.find(":", cue.end)
+    if colon < 0 and not seg.heads:
+        return found  # "two or more symptoms of appendicitis": no list follows
+    described = colon if colon >= 0 else len(seg.text)
+    items = _list_items(seg.text, described + 1) if colon >= 0 and not seg.heads else []
+    group = count_group(cue.count, f"list{seg.start}")
+    out: list[Criterion] = []
+    for crit in found:
+        if not crit.entities:
+            out.append(crit)
+            continue
+        # "SIRS - two or more of the following" reads as "SIRS >= 2": what lies inside the
+        # description is not what the criterion is about
+        outside = [e for e in crit.entities if not (e.start >= cue.start and e.end <= described)]
+        if not outside:
+            continue
+        start = min(e.start for e in outside)
+        end = max(e.end for e in outside)
+        if end <= cue.start and cue.named and _LABEL_GAP.match(seg.text[end : cue.start]):
+            continue
+        item = next(((a, b) for a, b in items if a <= start < b), None)
+        if item is not None:
+            crit.group = group
+            crit.span_start, crit.span_end = seg.source_span(*item)
+        out.append(crit)
+    return out
+
+
+def _list_items(text: str, start: int) -> list[tuple[int, int]]:
+    """The items of an inline list from `start`: cut at commas and semicolons outside
+    parentheses and before item markers ("i)", "2)", "(b)")."""
+    cuts = [start]
+    depth = 0
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and ch in ",;":
+            cuts.append(i + 1)
+    cuts += [m.start() for m in _ITEM_MARKER.finditer(text, start)]
+    bounds = sorted({*cuts, len(text)})
+    return [(a, b) for a, b in pairwise(bounds) if text[a:b].strip(" ,;")]
 
 
 def negate_status_word(crit: Criterion) -> None:
@@ -144,8 +211,9 @@ def _group_definitions(segment: Segment, found: list[Criterion]) -> list[Criteri
     parentheses or after "i.e." defines the one condition of an exclusion the same way
     ("uncontrolled hypertension (SBP > 180)"); in a requirement it more often narrows it
     ("OSA (AHI >= 15)": the diagnosis alone does not meet it), so there it stays a part."""
-    conditions = [c for c in found if c.category == Category.CONDITION and not c.negated]
-    labs = [c for c in found if c.category == Category.LAB]
+    free = [c for c in found if not c.group]
+    conditions = [c for c in free if c.category == Category.CONDITION and not c.negated]
+    labs = [c for c in free if c.category == Category.LAB]
     if not conditions or not labs:
         return found
     inline = (
@@ -226,7 +294,7 @@ def assign_ids(per_segment: Iterable[list[Criterion]], id_prefix: str) -> list[C
         for crit in criteria:
             crit.id = f"{id_prefix}{len(out) + 1}"
             if crit.group:
-                kind = next((k for k in VALUE_GROUPS if crit.group.startswith(k)), "")
+                kind = group_prefix(crit.group)
                 crit.group = groups.setdefault(crit.group, f"{kind}{id_prefix}g{len(groups) + 1}")
             out.append(crit)
     return out

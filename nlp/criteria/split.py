@@ -32,7 +32,14 @@ from dataclasses import dataclass
 
 from matcher.model import CriterionKind
 from nlp.criteria.layout import Flat, split_item
-from nlp.criteria.structure import ANY_OF, EXCEPTION_PARENT, Item, alternatives, merge_exceptions
+from nlp.criteria.structure import (
+    EXCEPTION_PARENT,
+    Item,
+    alternatives,
+    list_cue,
+    list_heads,
+    merge_exceptions,
+)
 from nlp.rules_loader import HeadingRules, load_rules
 
 
@@ -53,6 +60,7 @@ class Segment:
     context: str = ""
     group: str = ""
     pieces: tuple[tuple[int, int], ...] = ()
+    heads: int = 0  # a list head's count: how many of its children it asks for
 
     def source_offset(self, i: int) -> int:
         """Source offset of character `i` of `text` (inside the word that contains it)."""
@@ -125,7 +133,7 @@ def _is_subheading(body: str) -> bool:
     if len(body) > _RULES.subheading_max_chars or len(body.split()) > _RULES.subheading_max_words:
         return False
     if body.endswith(":"):
-        return not ANY_OF.search(body) and not EXCEPTION_PARENT.search(body)
+        return list_cue(body) is None and not EXCEPTION_PARENT.search(body)
     return len(body.split()) >= 2 and body.isupper() and not any(c.isdigit() for c in body)
 
 
@@ -315,6 +323,7 @@ class _Splitter:
         self.close()
         items = merge_exceptions(self.text, self.items)
         groups = alternatives(self.text, items)
+        heads = list_heads(self.text, items)
         index: dict[int, int] = {}
         out: list[Segment] = []
         for item in items:
@@ -341,6 +350,7 @@ class _Splitter:
                         context,
                         group,
                         part.pieces,
+                        heads.get(item.uid, 0) if n == len(parts) - 1 else 0,
                     )
                 )
         return out

@@ -8,11 +8,10 @@ pipeline's logic and not one training run; one test runs the shipped model when 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from fixed_ner import FixedNer
 from spacy.language import Language
 
 from matcher.model import DEFINITION_GROUP, NARROWED_GROUP, Category, Criterion, Trial
@@ -23,26 +22,6 @@ from nlp.criteria.pipeline import CriteriaPipeline, load_pipeline_config
 from services.convert import criterion_to_pb
 
 FIXTURES = json.loads((Path(__file__).parents[1] / "fixtures/criteria/textblocks.json").read_text())
-
-
-class FixedNer:
-    """Stands in for the model: labels every occurrence of the given phrases."""
-
-    def __init__(self, phrases: dict[str, str]) -> None:
-        self.phrases = phrases
-        self.calls: list[int] = []
-
-    def __call__(self, texts: Sequence[str]) -> list[list[tuple[str, int, int]]]:
-        self.calls.append(len(texts))
-        out = []
-        for text in texts:
-            found = [
-                (label, m.start(), m.end())
-                for phrase, label in self.phrases.items()
-                for m in re.finditer(re.escape(phrase), text, re.IGNORECASE)
-            ]
-            out.append(sorted(found, key=lambda t: t[1]))
-        return out
 
 
 PHRASES = {
