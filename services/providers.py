@@ -120,6 +120,8 @@ RANK_WEIGHTS = frozenset(f.name for f in dataclasses.fields(RankWeights))
 
 
 def build_app(config: Config, embedder: Embedder | None = None) -> App:
+    from nlp.diagnoses import load_diagnoses
+
     store = build_store(config)
     embedder = embedder or build_embedder(config, store)
     parser = build_parser(config)
@@ -144,6 +146,7 @@ def build_app(config: Config, embedder: Embedder | None = None) -> App:
         ),
         retrievers.patient_similarity,
         retrievers.trial_similarity,
+        load_diagnoses(),
     )
     check = getattr(store, "check", None)  # remote stores say whether they can serve now
     return App(config, store, embedder, parser, ingest, trials, engine, check)

@@ -76,7 +76,10 @@ STOP = frozenset(
 # Head nouns that name a kind of problem: optional when the rest of the phrase says it all
 # ("Alzheimer's" is "Alzheimer disease"), required when it does not ("liver disease" is not
 # "liver cancer", "respiratory disease" is not "respiratory rate").
-HEADS = frozenset(["disease", "diseases", "disorder", "disorders", "condition", "finding"])
+# Head nouns that name no kind of their own ("immunodeficiency state" is immunodeficiency).
+HEADS = frozenset(
+    ["disease", "diseases", "disorder", "disorders", "condition", "finding", "state", "states"]
+)
 
 # Words too unspecific to carry a match on their own ("Chronic pain" is not "chest pain").
 GENERIC = frozenset(
@@ -201,12 +204,16 @@ class PatientConcepts:
     for the life of this object, which is one request.
     """
 
-    def __init__(self, record: PatientRecord, embedder: Embedder) -> None:
+    def __init__(
+        self, record: PatientRecord, embedder: Embedder, inferred: Iterable[Fact] = ()
+    ) -> None:
+        """`inferred`: facts the caller derived from the record by rules it holds (the
+        diagnoses of `matcher.matching.diagnoses`), matched like the record's own."""
         self.record = record
         self._embedder = embedder
         self._texts: list[str] = []
         self._facts_by_text: dict[str, list[Fact]] = {}
-        for fact in [*record.facts, *derived_facts(record)]:
+        for fact in [*record.facts, *derived_facts(record), *inferred]:
             key = fact.text.strip()
             if key:
                 if key not in self._facts_by_text:

@@ -14,9 +14,18 @@ import numpy as np
 from matcher.embeddings import Embedder
 from matcher.errors import InvalidInput
 from matcher.matching.concepts import PatientConcepts, concept_vectors
+from matcher.matching.diagnoses import DiagnosisRule, diagnosis_facts
 from matcher.matching.evaluate import CriterionContext, CriterionEvaluator
 from matcher.matching.rank import RankWeights, build_match, order
-from matcher.model import Criterion, CriterionResult, Match, Sex, Trial, Verdict
+from matcher.model import (
+    Criterion,
+    CriterionResult,
+    Match,
+    PatientRecord,
+    Sex,
+    Trial,
+    Verdict,
+)
 from matcher.profile import patient_index_text, patient_vector, trial_target_text, trial_vector
 from matcher.search.base import Hit, PatientFilters, Query, Retriever, TrialFilters
 from matcher.store.base import Store
@@ -97,8 +106,10 @@ class MatchingEngine:
         config: EngineConfig,
         patient_similarity: Retriever | None = None,
         trial_similarity: Retriever | None = None,
+        diagnoses: tuple[DiagnosisRule, ...] = (),
     ) -> None:
         self._store = store
+        self._diagnoses = diagnoses
         self._embedder = embedder
         self._evaluator = evaluator
         self._patients = patient_retriever
@@ -191,12 +202,17 @@ class MatchingEngine:
         }
         return [self._evaluator.context(c, vectors.get(c.id), conditions) for c in criteria]
 
+    def _concepts(self, record: PatientRecord) -> PatientConcepts:
+        return PatientConcepts(
+            record, self._embedder, diagnosis_facts(record.facts, self._diagnoses)
+        )
+
     def evaluate_criteria(
         self, patient_id: str, criteria: list[Criterion], index_date: date | None = None
     ) -> list[CriterionResult]:
         """Evaluates criteria that belong to no stored trial (criterion-level evaluation)."""
         record = self._store.get_patient(patient_id)
-        patient = PatientConcepts(record, self._embedder)
+        patient = self._concepts(record)
         when = index_date or date.today()
         return [self._evaluator.evaluate(ctx, patient, when) for ctx in self._contexts(criteria)]
 
@@ -250,7 +266,7 @@ class MatchingEngine:
             self._evaluate(
                 trial,
                 contexts,
-                PatientConcepts(records[h.id], self._embedder),
+                self._concepts(records[h.id]),
                 scores[h.id],
                 index_date,
             )
@@ -276,7 +292,7 @@ class MatchingEngine:
         allowed = self._store.filter_trials(filters)
         if trial_ids is not None:
             allowed &= trial_ids
-        patient = PatientConcepts(record, self._embedder)
+        patient = self._concepts(record)
         query = Query(
             patient_index_text(record), patient_vector(record, self._embedder), filters, allowed
         )

@@ -106,10 +106,22 @@ _RELATIVE = re.compile(
 )
 
 
-def _relative(text: str) -> bool:
+_RELATIVE_REACH = 60  # characters after the value that can say what it is relative to
+
+
+def _relative(criterion: Criterion) -> bool:
     """ "AST > 3 times normal", "SBP more than 2 standard deviations below normal": relative
-    to a reference, not an absolute value."""
-    return _RELATIVE.search(text.lower()) is not None
+    to a reference, not an absolute value. Read after the criterion's own value when it is
+    known, so that "(wt > 95th percentile for age, for adults BMI > 27)" leaves the BMI limit
+    absolute."""
+    text = criterion.text.lower()
+    for entity in criterion.entities:
+        if entity.type == "Value":
+            at = text.find(entity.text.lower())
+            if at >= 0:
+                text = text[at : at + len(entity.text) + _RELATIVE_REACH]
+            break
+    return _RELATIVE.search(text) is not None
 
 
 def _is_target(hit: ConceptHit, targets: tuple[frozenset[str], ...]) -> bool:
@@ -204,7 +216,7 @@ class CriterionEvaluator:
             self._qualifiers.change(criterion.text) if criterion.value is not None else None,
             self._targets(conditions),
             bool(concept) and self._qualifiers.is_method(concept),
-            _relative(criterion.text),
+            _relative(criterion),
             bool(concept and self._qualifiers.present_only(criterion.text, concept)),
             not criterion.negated and self._qualifiers.permits_only(criterion.text),
             (

@@ -48,7 +48,7 @@ def _value_re() -> re.Pattern[str]:
     unit = unit_alternation()
     return re.compile(
         rf"(?:(?<![\w.])(?P<between>between\s*|from\s*))?"
-        rf"(?:(?P<cmp>[<>]=?|=)\s*|(?<![\w.,]))(?P<v>{NUM})\s*"
+        rf"(?:(?P<cmp>[<>]=?|=)\s*|(?<![\w.,]))(?P<v>{NUM})(?!\d|(?:st|nd|rd|th)\b)\s*"
         rf"(?P<u1>{unit})?(?![a-z])\s*"
         rf"(?:(?P<conn>-|to|and)\s*(?P<cmp2>[<>]=?)?\s*(?P<h>{NUM})\s*)?"
         rf"(?P<unit>{unit})?(?![a-z])\s*(?P<post>[⊒⊑])?",

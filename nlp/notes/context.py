@@ -54,7 +54,12 @@ def _narrow(rule: ConTextRule, override: DefaultOverride) -> None:
 def make_context(nlp: Language, name: str, rules: str, span_group: str) -> ConText:
     spec = load_notes_rules(rules, ContextRules)
     context = ConText(
-        nlp, name=name, rules=None, input_span_type="group", span_group_name=span_group
+        nlp,
+        name=name,
+        rules=None,
+        input_span_type="group",
+        span_group_name=span_group,
+        prune_on_target_overlap=spec.prune_on_target_overlap,
     )
     if spec.use_default_rules:
         defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)

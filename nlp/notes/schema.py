@@ -118,6 +118,9 @@ class DefaultOverride(StrictModel):
 
 class ContextRules(StrictModel):
     use_default_rules: bool
+    # A modifier word inside a mention is part of what the mention says ("no longer enjoys"
+    # is anhedonia), not a cue for the mentions after it.
+    prune_on_target_overlap: bool = False
     drop_default: list[str] = Field(default_factory=list)
     default_overrides: list[DefaultOverride] = Field(default_factory=list)
     rules: list[ContextRuleSpec]

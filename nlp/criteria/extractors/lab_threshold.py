@@ -41,6 +41,7 @@ _BARE_RANGE = re.compile(
 _NAME_WORD = re.compile(r"[A-Za-z][\w+\-/']*|\([A-Za-z][\w+\-/]*\)")
 
 
+_CRITERIA_COUNT = re.compile(r"\s*(?:[a-z-]+\s+){0,2}criteria\b", re.I)
 _TIME_AFTER = re.compile(r"\s*(?:hours?|days?|weeks?|months?|years?)\b", re.I)
 _TIMES_NORMAL = re.compile(
     r"\s*(?:x|×|times|fold)\s*(?:the\s+)?(?:upper\s+limit\s+of\s+)?(?:normal|uln)\b", re.I
@@ -115,6 +116,8 @@ class LabThresholdExtractor(Extractor):
                 loc = None
             if loc is not None and _TIME_AFTER.match(p.text, loc.end):
                 loc = None  # "fever > 1 week": how long, not how high
+            if loc is not None and _CRITERIA_COUNT.match(p.text, loc.end):
+                loc = None  # "fulfil at least 4 criteria": a count of criteria, not a value
             linked.append((name, loc))
         # A name with no value of its own, listed before the next name, shares its value.
         for n in range(len(linked) - 2, -1, -1):

@@ -1,0 +1,59 @@
+"""Loads the criteria sets the matcher infers diagnoses by (nlp/rules/diagnoses.yaml)
+strictly: a misspelt key, an empty criterion or a count the set cannot reach fails at start-up
+naming the rule."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field, model_validator
+
+from matcher.matching.diagnoses import DiagnosisRule, DiagnosticCriterion
+from nlp.rules_loader import StrictModel, load_rules
+
+
+class _Rule(StrictModel):
+    name: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    at_least: int = Field(ge=1)
+    criteria: dict[str, list[str]] = Field(min_length=1)
+    required: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _Rule:
+        if self.at_least > len(self.criteria):
+            raise ValueError(
+                f"{self.name}: at_least {self.at_least} of only {len(self.criteria)} criteria"
+            )
+        empty = [label for label, findings in self.criteria.items() if not findings]
+        if empty:
+            raise ValueError(f"{self.name}: criteria with no findings: {empty}")
+        unknown = [label for label in self.required if label not in self.criteria]
+        if unknown:
+            raise ValueError(f"{self.name}: required names no criterion: {unknown}")
+        return self
+
+
+class _Rules(StrictModel):
+    diagnoses: list[_Rule]
+
+
+@cache
+def load_diagnoses(name: str = "diagnoses") -> tuple[DiagnosisRule, ...]:
+    return tuple(
+        DiagnosisRule(
+            rule.name,
+            rule.source,
+            rule.at_least,
+            tuple(
+                DiagnosticCriterion(label, tuple(findings))
+                for label, findings in rule.criteria.items()
+            ),
+            tuple(rule.required),
+            tuple(rule.unless),
+            tuple(rule.aliases),
+        )
+        for rule in load_rules(name, _Rules).diagnoses
+    )
