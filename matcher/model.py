@@ -307,6 +307,9 @@ class CriterionResult:
     outcome: Outcome
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
+    # The qualifier ("severe", "uncontrolled") an UNKNOWN leaves open when the record shows
+    # the concept itself: the patient may well be ruled out, unlike when the record is silent.
+    open_qualifier: str = ""
 
 
 @dataclass(slots=True)

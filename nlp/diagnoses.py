@@ -8,7 +8,7 @@ from functools import cache
 
 from pydantic import Field, model_validator
 
-from matcher.matching.diagnoses import DiagnosisRule, DiagnosticCriterion
+from matcher.matching.diagnoses import DiagnosisRule, DiagnosticCriterion, class_rule
 from nlp.rules_loader import StrictModel, load_rules
 
 
@@ -38,11 +38,20 @@ class _Rule(StrictModel):
 
 class _Rules(StrictModel):
     diagnoses: list[_Rule]
+    classes: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _members(self) -> _Rules:
+        empty = [name for name, members in self.classes.items() if not members]
+        if empty:
+            raise ValueError(f"classes with no members: {empty}")
+        return self
 
 
 @cache
 def load_diagnoses(name: str = "diagnoses") -> tuple[DiagnosisRule, ...]:
-    return tuple(
+    parsed = load_rules(name, _Rules)
+    sets = tuple(
         DiagnosisRule(
             rule.name,
             rule.source,
@@ -55,5 +64,6 @@ def load_diagnoses(name: str = "diagnoses") -> tuple[DiagnosisRule, ...]:
             tuple(rule.unless),
             tuple(rule.aliases),
         )
-        for rule in load_rules(name, _Rules).diagnoses
+        for rule in parsed.diagnoses
     )
+    return sets + tuple(class_rule(n, members) for n, members in parsed.classes.items())

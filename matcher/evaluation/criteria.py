@@ -79,6 +79,7 @@ def label_for(
     criterion_type: str,
     closed_world: bool = False,
     categories: Iterable[Category] = (),
+    open_qualifier: bool = False,
 ) -> str:
     """The experts' label for an outcome.
 
@@ -87,10 +88,12 @@ def label_for(
     of lab thresholds: a note that gives no creatinine says nothing about it, and the
     annotators call that "not enough information" (criterion annotations, final run of
     22 November 2026: 14 of 18 such UNKNOWN exclusions, the majority in both patient halves).
+    Nor when the note is not silent: it shows the excluded condition and leaves open only
+    whether it is severe or uncontrolled (`open_qualifier`), which no reader can rule out.
     """
     if closed_world and criterion_type == "exclusion" and outcome == Outcome.UNKNOWN:
         kinds = set(categories)
-        if not kinds or not kinds <= UNDOCUMENTED_WHEN_ABSENT:
+        if not open_qualifier and (not kinds or not kinds <= UNDOCUMENTED_WHEN_ABSENT):
             return "not excluded"
     return LABEL_OF[criterion_type][outcome]
 
@@ -213,6 +216,7 @@ def evaluate_criteria(
             pair.criterion_type,
             closed_world=True,
             categories=[c.category for c in criteria],
+            open_qualifier=any(r.outcome == Outcome.UNKNOWN and r.open_qualifier for r in results),
         )
         predicted = closed_label if closed_world else open_label
         correct["open"] += open_label == pair.label

@@ -23,6 +23,8 @@ from matcher.matching.concepts import content_tokens, names_concept
 from matcher.model import Assertion, Fact, FactKind
 
 _COUNTED_KINDS = frozenset({FactKind.CONDITION, FactKind.OBSERVATION, FactKind.MEDICATION})
+# A past hysterectomy or bipolar disorder rules an inference out as much as a current one.
+_RULING_OUT_ASSERTIONS = frozenset({Assertion.PRESENT, Assertion.HISTORICAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +45,13 @@ class DiagnosisRule:
     # At least one of the counted criteria must be one of these (DSM-5: depressed mood or
     # anhedonia); empty when any criterion will do.
     required: tuple[str, ...] = ()
-    # Diagnoses that rule the inference out ("bipolar disorder" for a depressive episode).
+    # Diagnoses or procedures, present or past, that rule the inference out ("bipolar
+    # disorder" for a depressive episode, "hysterectomy" for childbearing potential).
     unless: tuple[str, ...] = ()
     # Other names of the diagnosis: the record naming one of them names the diagnosis.
     aliases: tuple[str, ...] = ()
+    # A class rule ("viral infection"): any one member named is the class, said plainly.
+    is_class: bool = False
 
 
 def _names(fact: Fact, names: Iterable[str]) -> bool:
@@ -65,7 +70,9 @@ def _derive(rule: DiagnosisRule, facts: list[Fact], present: list[Fact]) -> Fact
     names = (rule.name, *rule.aliases)
     if any(_names(f, names) for f in facts):
         return None
-    if any(_names(f, rule.unless) for f in present):
+    if rule.unless and any(
+        _names(f, rule.unless) for f in facts if f.assertion in _RULING_OUT_ASSERTIONS
+    ):
         return None
     met: list[tuple[str, Fact]] = []
     for criterion in rule.criteria:
@@ -79,6 +86,14 @@ def _derive(rule: DiagnosisRule, facts: list[Fact], present: list[Fact]) -> Fact
     first = met[0][1]
     dates = [f.start for _, f in met if f.start is not None]
     counted = ", ".join(f"{label} ({fact.text})" for label, fact in met)
+    how = (
+        f"{first.text} is a {rule.name}"
+        if rule.is_class
+        else (
+            f"inferred: {len(met)} of {len(rule.criteria)} {rule.source} criteria "
+            f"(at least {rule.at_least}): {counted}"
+        )
+    )
     return replace(
         first,
         kind=FactKind.CONDITION,
@@ -90,10 +105,15 @@ def _derive(rule: DiagnosisRule, facts: list[Fact], present: list[Fact]) -> Fact
         status="",
         start=max(dates) if dates else None,
         end=None,
-        value_text=(
-            f"inferred: {len(met)} of {len(rule.criteria)} {rule.source} criteria "
-            f"(at least {rule.at_least}): {counted}"
-        ),
+        value_text=how,
+    )
+
+
+def class_rule(name: str, members: Iterable[str]) -> DiagnosisRule:
+    """A rule met by any one named member: "cytomegalovirus infection" is a "viral
+    infection", so a criterion asking for the class is met by the record naming a member."""
+    return DiagnosisRule(
+        name, "class", 1, (DiagnosticCriterion("member", tuple(members)),), is_class=True
     )
 
 

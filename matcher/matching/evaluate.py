@@ -459,6 +459,7 @@ class CriterionEvaluator:
                     Outcome.UNKNOWN,
                     f"record shows {shown}, not whether it is {qualifier}",
                     _evidence(present),
+                    open_qualifier=qualifier,
                 )
             has, ev, why = True, _evidence(present), f"record shows {concept}"
         elif absent and not (broader and all(h.how == "general" for h in absent)):
