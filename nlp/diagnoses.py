@@ -5,11 +5,12 @@ naming the rule."""
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 from pydantic import Field, model_validator
 
 from matcher.matching.diagnoses import DiagnosisRule, DiagnosticCriterion, class_rule
-from nlp.rules_loader import StrictModel, load_rules
+from nlp.rules_loader import RULES_DIR, StrictModel, load_rules
 
 
 class _Rule(StrictModel):
@@ -49,8 +50,10 @@ class _Rules(StrictModel):
 
 
 @cache
-def load_diagnoses(name: str = "diagnoses") -> tuple[DiagnosisRule, ...]:
-    parsed = load_rules(name, _Rules)
+def load_diagnoses(
+    name: str = "diagnoses", rules_dir: Path = RULES_DIR
+) -> tuple[DiagnosisRule, ...]:
+    parsed = load_rules(name, _Rules, rules_dir)
     sets = tuple(
         DiagnosisRule(
             rule.name,

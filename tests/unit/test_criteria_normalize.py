@@ -16,6 +16,7 @@ VALUES = [
     ("BMI ≥18,5 and ≤27,5", [("between", 18.5, 27.5, "", "≥18,5 and ≤27,5")]),
     ("BMI ≥ 18.5 and ≤ 30 kg/m2", [("between", 18.5, 30, "kg/m2", "≥ 18.5 and ≤ 30 kg/m2")]),
     ("ECOG 0,1 or 2", []),  # a list, not a decimal
+    ("wt > 95th percentile", []),  # an ordinal, not 9
     ("Glycated hemoglobin 7.5%-9%", [("between", 7.5, 9, "%", "7.5%-9%")]),
     ("bilirubin ≥ 1.5 x ULN", [(">=", 1.5, None, "x ULN", "≥ 1.5 x ULN")]),
     (

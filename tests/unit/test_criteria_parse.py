@@ -183,6 +183,15 @@ CASES = [
             "Patient is voluntary",
         )
     ],
+    # meeting a classification's criteria is having the diagnosis; the count is no lab value
+    (
+        "Fulfil at least 4 criteria for SLE as defined by the American College of Rheumatology",
+        [(C, "SLE", False, "", None, None, "", None)],
+    ),
+    (
+        "Meets DSM-IV criteria for major depressive disorder",
+        [(C, "major depressive disorder", False, "", None, None, "", None)],
+    ),
     # must stay OTHER
     ("Life expectancy of at least 3 months", [(OT, None, False, "", None, None, "", None)]),
     (

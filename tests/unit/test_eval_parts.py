@@ -89,6 +89,14 @@ def test_closed_world_by_category(categories, expected):
     assert label_for(U, "exclusion", False, categories) == "not enough information"
 
 
+def test_closed_world_keeps_an_open_qualifier_open():
+    # the note shows the excluded condition; only "severe" or "uncontrolled" is open
+    assert label_for(U, "exclusion", True, [COND], open_qualifier=True) == (
+        "not enough information"
+    )
+    assert label_for(U, "exclusion", True, [COND], open_qualifier=False) == "not excluded"
+
+
 NOTE = "0. A 45-year-old man presents with chest pain.\n1. He has diabetes.\n2. He denies smoking."
 
 

@@ -19,6 +19,7 @@ from matcher.model import (
     Criterion,
     CriterionKind,
     CriterionResult,
+    Entity,
     Evidence,
     Fact,
     FactKind,
@@ -1203,3 +1204,40 @@ def test_eligibility_leaves_relevance_out() -> None:
     failed = build_match("t3", "p", 0.9, [result(INC, Outcome.NOT_MET)], weights)
     eligible = build_match("t4", "p", 0.1, [result(INC, Outcome.MET)], weights)
     assert eligible.eligibility > far.eligibility > failed.eligibility
+
+
+def test_an_open_qualifier_is_named_on_the_result(evaluator: CriterionEvaluator) -> None:
+    c = crit(
+        Category.CONDITION,
+        "hypertension",
+        kind=CriterionKind.EXCLUSION,
+        text="Patients with uncontrolled hypertension.",
+    )
+    shown = run(evaluator, c, patient(fact(FactKind.CONDITION, "hypertension")))
+    assert (shown.outcome, shown.open_qualifier) == (Outcome.UNKNOWN, "uncontrolled")
+    silent = run(evaluator, c, patient())
+    assert (silent.outcome, silent.open_qualifier) == (Outcome.UNKNOWN, "")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # the limit's own words decide: a percentile elsewhere in the line does not
+        ("> 27", Outcome.MET),
+        (None, Outcome.UNKNOWN),  # no value span: the whole text is read
+    ],
+)
+def test_a_relative_limit_is_read_after_its_own_value(
+    evaluator: CriterionEvaluator, value: str | None, expected: Outcome
+) -> None:
+    c = crit(
+        Category.LAB,
+        "body mass index",
+        comparator=">",
+        value=27,
+        text="Obese (wt > 95th percentile for age, for adults increased BMI > 27)",
+    )
+    if value is not None:
+        c.entities = [Entity("Value", value, 0, 0)]
+    bmi = fact(FactKind.OBSERVATION, "body mass index", value=31, unit="kg/m2")
+    assert run(evaluator, c, patient(bmi)).outcome == expected

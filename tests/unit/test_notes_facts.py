@@ -149,6 +149,30 @@ CASES = [
         {(C, "pancreatitis", A.ABSENT), (C, "urinary tract infection", A.PRESENT)},
     ),
     ("The weather was fine and she walked to town.", set()),
+    (  # a negation word inside a mention ("no longer enjoys") does not reach past it
+        "She no longer enjoys seeing friends and feels guilty for not calling.",
+        {(C, "anhedonia", A.PRESENT), (C, "excessive guilt", A.PRESENT)},
+    ),
+    (  # a birth ends the pregnancy
+        "She had given birth to a healthy child 3 weeks before.",
+        {(C, "pregnancy", A.ABSENT)},
+    ),
+    (  # lay and imaging forms of findings that criteria sets count
+        "Urine is positive for protein and RBC casts; a 4/4 positive ANA.",
+        {
+            (C, "proteinuria", A.PRESENT),
+            (C, "urinary red blood cell casts", A.PRESENT),
+            (C, "antinuclear antibody positive", A.PRESENT),
+        },
+    ),
+    (
+        "Ultrasound shows a markedly edematous appendix.",
+        {(C, "appendicitis", A.PRESENT), (P, "ultrasound", A.PRESENT)},
+    ),
+    (
+        "He complains of calf pain when walking uphill.",
+        {(C, "intermittent claudication", A.PRESENT)},
+    ),
 ]
 
 
