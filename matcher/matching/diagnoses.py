@@ -17,7 +17,7 @@ stated diagnosis, or its denial, is the clinician's word and outranks a count of
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from matcher.matching.concepts import content_tokens, names_concept
 from matcher.model import Assertion, Fact, FactKind
@@ -52,6 +52,14 @@ class DiagnosisRule:
     aliases: tuple[str, ...] = ()
     # A class rule ("viral infection"): any one member named is the class, said plainly.
     is_class: bool = False
+    # Every content word of the findings: a fact sharing none cannot meet a criterion, so
+    # most of a record is skipped at the cost of one set test (this runs per patient per
+    # request, and RankPatients meets hundreds of patients).
+    vocabulary: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        words = [content_tokens(n) for c in self.criteria for n in c.findings]
+        object.__setattr__(self, "vocabulary", frozenset().union(*words))
 
 
 def _names(fact: Fact, names: Iterable[str]) -> bool:
@@ -67,21 +75,23 @@ def _meets(criterion: DiagnosticCriterion, facts: list[Fact]) -> Fact | None:
 
 
 def _derive(rule: DiagnosisRule, facts: list[Fact], present: list[Fact]) -> Fact | None:
-    names = (rule.name, *rule.aliases)
-    if any(_names(f, names) for f in facts):
-        return None
-    if rule.unless and any(
-        _names(f, rule.unless) for f in facts if f.assertion in _RULING_OUT_ASSERTIONS
-    ):
+    relevant = [f for f in present if not content_tokens(f.text).isdisjoint(rule.vocabulary)]
+    if len(relevant) < rule.at_least:
         return None
     met: list[tuple[str, Fact]] = []
     for criterion in rule.criteria:
-        fact = _meets(criterion, present)
+        fact = _meets(criterion, relevant)
         if fact is not None:
             met.append((criterion.label, fact))
     if len(met) < rule.at_least:
         return None
     if rule.required and not any(label in rule.required for label, _ in met):
+        return None
+    if any(_names(f, (rule.name, *rule.aliases)) for f in facts):
+        return None
+    if rule.unless and any(
+        _names(f, rule.unless) for f in facts if f.assertion in _RULING_OUT_ASSERTIONS
+    ):
         return None
     first = met[0][1]
     dates = [f.start for _, f in met if f.start is not None]
@@ -119,7 +129,17 @@ def class_rule(name: str, members: Iterable[str]) -> DiagnosisRule:
 
 def diagnosis_facts(facts: list[Fact], rules: Iterable[DiagnosisRule]) -> list[Fact]:
     """The diagnoses `rules` derive from `facts` that the facts do not name themselves."""
-    present = [f for f in facts if f.assertion == Assertion.PRESENT and f.kind in _COUNTED_KINDS]
+    rules = tuple(rules)
+    vocabulary = frozenset().union(*(r.vocabulary for r in rules))
+    present = [
+        f
+        for f in facts
+        if f.assertion == Assertion.PRESENT
+        and f.kind in _COUNTED_KINDS
+        and not content_tokens(f.text).isdisjoint(vocabulary)
+    ]
+    if not present:
+        return []
     out: list[Fact] = []
     for rule in rules:
         fact = _derive(rule, facts, present)
