@@ -111,6 +111,8 @@ _LIST_BREAK = re.compile(COMMON.list_breaks, re.I)
 _EXAMPLES = re.compile(
     r"^\s*[(\[,]?\s*(?:e\.g\.|eg\.?|i\.e\.|such as|including|for example)[,:]?\s*"
 )
+# "... or both" ending the list (not "or both lungs affected")
+_OR_BOTH = re.compile(r"[\s,)]*(?:or|and/or)\s+(?:both|either)\s*(?:[.;,)]|$)", re.I)
 
 
 @dataclass
@@ -304,7 +306,14 @@ class Prepared:
                     chains[-1] = (members, conn)
                     continue
             chains.append(([span], ""))
-        return chains
+        # "sepsis, pneumonia, or both": the list is an either-or whatever its commas say
+        return [
+            (
+                members,
+                "or" if len(members) > 1 and _OR_BOTH.match(self.text, members[-1].end) else conn,
+            )
+            for members, conn in chains
+        ]
 
     # --- dependents -------------------------------------------------------------------
     def dependents(self, spans: list[Span], is_head: Callable[[Span], bool]) -> dict[Span, Span]:

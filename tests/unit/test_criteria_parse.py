@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fixed_ner import FixedNer
 
 from matcher.model import Category, CriterionKind
 from nlp.criteria import UnknownExtractor, build_parser
@@ -255,6 +256,22 @@ def test_ids_groups_and_kinds(parser: CriteriaPipeline) -> None:
     assert [c.group for c in got] == ["NCT1-g1", "NCT1-g1", "", "NCT1-g2", "NCT1-g2"]
     assert [c.kind for c in got] == [CriterionKind.INCLUSION] * 2 + [CriterionKind.EXCLUSION] * 3
     assert text[got[0].span_start : got[0].span_end] == "Heart failure or myocardial infarction"
+
+
+@pytest.mark.parametrize(
+    ("text", "alternatives"),
+    [
+        ("Sepsis, pneumonia, or both", True),  # either-or, whatever the commas say
+        ("Sepsis, pneumonia", False),
+        ("Sepsis, pneumonia, or both lungs affected", False),
+    ],
+)
+def test_or_both_makes_a_list_alternatives(text: str, alternatives: bool) -> None:
+    parser = build_parser({"ner": "off"})
+    parser.nlp.get_pipe("ner").source = FixedNer({"sepsis": "Condition", "pneumonia": "Condition"})
+    got = parser.parse(text)
+    assert [(c.concept.text if c.concept else None) for c in got] == ["Sepsis", "pneumonia"]
+    assert (bool(got[0].group) and got[0].group == got[1].group) is alternatives
 
 
 def test_nothing_dropped_and_other_keeps_text(parser: CriteriaPipeline) -> None:
