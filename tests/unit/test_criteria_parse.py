@@ -184,6 +184,7 @@ CASES = [
             "Patient is voluntary",
         )
     ],
+    ("Patients weighing less than 40 kg", [(L, "weight", False, "<", 40, None, "kg", None)]),
     # meeting a classification's criteria is having the diagnosis; the count is no lab value
     (
         "Fulfil at least 4 criteria for SLE as defined by the American College of Rheumatology",
