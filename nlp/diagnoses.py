@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from matcher.matching.diagnoses import DiagnosisRule, DiagnosticCriterion, class_rule
+from matcher.matching.diagnoses import Diagnoses, DiagnosisRule, DiagnosticCriterion, class_rule
 from nlp.rules_loader import RULES_DIR, StrictModel, load_rules
 
 
@@ -50,11 +50,9 @@ class _Rules(StrictModel):
 
 
 @cache
-def load_diagnoses(
-    name: str = "diagnoses", rules_dir: Path = RULES_DIR
-) -> tuple[DiagnosisRule, ...]:
+def load_diagnoses(name: str = "diagnoses", rules_dir: Path = RULES_DIR) -> Diagnoses:
     parsed = load_rules(name, _Rules, rules_dir)
-    sets = tuple(
+    sets: tuple[DiagnosisRule, ...] = tuple(
         DiagnosisRule(
             rule.name,
             rule.source,
@@ -69,4 +67,4 @@ def load_diagnoses(
         )
         for rule in parsed.diagnoses
     )
-    return sets + tuple(class_rule(n, members) for n, members in parsed.classes.items())
+    return Diagnoses(sets + tuple(class_rule(n, m) for n, m in parsed.classes.items()))

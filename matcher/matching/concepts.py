@@ -74,9 +74,9 @@ STOP = frozenset(
 )
 
 # Head nouns that name a kind of problem: optional when the rest of the phrase says it all
-# ("Alzheimer's" is "Alzheimer disease"), required when it does not ("liver disease" is not
-# "liver cancer", "respiratory disease" is not "respiratory rate").
-# Head nouns that name no kind of their own ("immunodeficiency state" is immunodeficiency).
+# ("Alzheimer's" is "Alzheimer disease", "immunodeficiency state" is immunodeficiency),
+# required when it does not ("liver disease" is not "liver cancer", "respiratory disease" is
+# not "respiratory rate").
 HEADS = frozenset(
     ["disease", "diseases", "disorder", "disorders", "condition", "finding", "state", "states"]
 )

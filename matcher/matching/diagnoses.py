@@ -127,22 +127,27 @@ def class_rule(name: str, members: Iterable[str]) -> DiagnosisRule:
     )
 
 
-def diagnosis_facts(facts: list[Fact], rules: Iterable[DiagnosisRule]) -> list[Fact]:
-    """The diagnoses `rules` derive from `facts` that the facts do not name themselves."""
-    rules = tuple(rules)
-    vocabulary = frozenset().union(*(r.vocabulary for r in rules))
-    present = [
-        f
-        for f in facts
-        if f.assertion == Assertion.PRESENT
-        and f.kind in _COUNTED_KINDS
-        and not content_tokens(f.text).isdisjoint(vocabulary)
-    ]
-    if not present:
-        return []
-    out: list[Fact] = []
-    for rule in rules:
-        fact = _derive(rule, facts, present)
-        if fact is not None:
-            out.append(fact)
-    return out
+@dataclass(frozen=True, slots=True)
+class Diagnoses:
+    """The rules the engine infers by, with the words any of them can use, gathered once."""
+
+    rules: tuple[DiagnosisRule, ...] = ()
+    vocabulary: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        words = frozenset().union(*(r.vocabulary for r in self.rules))
+        object.__setattr__(self, "vocabulary", words)
+
+    def infer(self, facts: list[Fact]) -> list[Fact]:
+        """The diagnoses the rules derive from `facts` that the facts do not name themselves."""
+        present = [
+            f
+            for f in facts
+            if f.assertion == Assertion.PRESENT
+            and f.kind in _COUNTED_KINDS
+            and not content_tokens(f.text).isdisjoint(self.vocabulary)
+        ]
+        if not present:
+            return []
+        derived = (_derive(rule, facts, present) for rule in self.rules)
+        return [fact for fact in derived if fact is not None]

@@ -14,7 +14,7 @@ import numpy as np
 from matcher.embeddings import Embedder
 from matcher.errors import InvalidInput
 from matcher.matching.concepts import PatientConcepts, concept_vectors
-from matcher.matching.diagnoses import DiagnosisRule, diagnosis_facts
+from matcher.matching.diagnoses import Diagnoses
 from matcher.matching.evaluate import CriterionContext, CriterionEvaluator
 from matcher.matching.rank import RankWeights, build_match, order
 from matcher.model import (
@@ -106,10 +106,10 @@ class MatchingEngine:
         config: EngineConfig,
         patient_similarity: Retriever | None = None,
         trial_similarity: Retriever | None = None,
-        diagnoses: tuple[DiagnosisRule, ...] = (),
+        diagnoses: Diagnoses | None = None,
     ) -> None:
         self._store = store
-        self._diagnoses = diagnoses
+        self._diagnoses = diagnoses or Diagnoses()
         self._embedder = embedder
         self._evaluator = evaluator
         self._patients = patient_retriever
@@ -203,9 +203,7 @@ class MatchingEngine:
         return [self._evaluator.context(c, vectors.get(c.id), conditions) for c in criteria]
 
     def _concepts(self, record: PatientRecord) -> PatientConcepts:
-        return PatientConcepts(
-            record, self._embedder, diagnosis_facts(record.facts, self._diagnoses)
-        )
+        return PatientConcepts(record, self._embedder, self._diagnoses.infer(record.facts))
 
     def evaluate_criteria(
         self, patient_id: str, criteria: list[Criterion], index_date: date | None = None

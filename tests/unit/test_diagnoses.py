@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from matcher.matching.diagnoses import DiagnosisRule, DiagnosticCriterion, diagnosis_facts
+from matcher.matching.diagnoses import Diagnoses, DiagnosisRule, DiagnosticCriterion
 from matcher.model import Assertion, Fact, FactKind
 from nlp.diagnoses import load_diagnoses
 from nlp.rules_loader import RulesError
@@ -44,7 +44,7 @@ DEPRESSION = [
 
 
 def names(facts: list[Fact]) -> set[str]:
-    return {f.text for f in diagnosis_facts(facts, RULES)}
+    return {f.text for f in RULES.infer(facts)}
 
 
 @pytest.mark.parametrize(
@@ -91,14 +91,14 @@ def test_what_is_derived(facts: list[Fact], expected: set[str]) -> None:
 
 
 def test_the_derived_fact_says_what_it_counted_and_points_at_the_first() -> None:
-    (fact,) = diagnosis_facts(LUPUS, RULES)
+    (fact,) = RULES.infer(LUPUS)
     assert fact.kind == FactKind.CONDITION and fact.assertion == A.PRESENT
     # the first criterion met, in the set's order (renal disorder before haematologic)
     assert fact.source == "DocumentReference/n#s3"
     assert fact.value is None and not fact.codes
     assert "4 of 11 ACR 1997" in fact.value_text
     assert "renal disorder (proteinuria)" in fact.value_text
-    (member,) = diagnosis_facts([finding("cytomegalovirus infection")], RULES)
+    (member,) = RULES.infer([finding("cytomegalovirus infection")])
     assert member.value_text == "cytomegalovirus infection is a viral infection"
 
 
@@ -110,8 +110,8 @@ def test_a_required_criterion_must_be_among_those_met() -> None:
         (DiagnosticCriterion("core", ("alpha",)), *(DiagnosticCriterion(c, (c,)) for c in "bcd")),
         required=("core",),
     )
-    assert diagnosis_facts([finding("b"), finding("c"), finding("d")], [rule]) == []
-    assert len(diagnosis_facts([finding("alpha"), finding("c")], [rule])) == 1
+    assert Diagnoses((rule,)).infer([finding("b"), finding("c"), finding("d")]) == []
+    assert len(Diagnoses((rule,)).infer([finding("alpha"), finding("c")])) == 1
 
 
 @pytest.mark.parametrize(
